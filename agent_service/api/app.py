@@ -1,0 +1,35 @@
+"""The FastAPI application: the services, the routers, the error handlers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+
+from agent_service import __version__
+from agent_service.api import chat, conversations, health, models
+from agent_service.api.deps import require_api_key
+from agent_service.api.errors import install_error_handlers
+from agent_service.config import Settings, get_settings
+from agent_service.services import Services
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    services = Services.start(settings or get_settings())
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        services.close()
+
+    app = FastAPI(title="agent-service", version=__version__, lifespan=lifespan)
+    app.state.services = services
+    install_error_handlers(app)
+
+    protected = [Depends(require_api_key)]
+    app.include_router(health.router)
+    app.include_router(models.router, dependencies=protected)
+    app.include_router(chat.router, dependencies=protected)
+    app.include_router(conversations.router, dependencies=protected)
+    return app

@@ -1,0 +1,63 @@
+"""Conversations and their messages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel
+
+from agent_service.api.deps import SessionDep
+from agent_service.api.schemas import ConversationCreate, ConversationRename
+from agent_service.db import crud
+from agent_service.db.models import ConversationPublic, MessagePublic
+
+router = APIRouter(prefix="/conversations", tags=["conversations"])
+
+
+class ConversationPage(BaseModel):
+    items: list[ConversationPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ConversationPublic)
+def create_conversation(body: ConversationCreate, session: SessionDep):
+    return crud.create_conversation(session=session, title=body.title, chat_type=body.chat_type)
+
+
+@router.get("", response_model=ConversationPage)
+def list_conversations(
+    session: SessionDep,
+    limit: int = Query(20, ge=1, le=200),
+    offset: int = Query(0, ge=0),
+):
+    """Newest first (by last activity)."""
+    items, total = crud.list_conversations(session=session, limit=limit, offset=offset)
+    return ConversationPage(
+        items=[ConversationPublic.model_validate(c, from_attributes=True) for c in items],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/{conversation_id}", response_model=ConversationPublic)
+def get_conversation(conversation_id: str, session: SessionDep):
+    return crud.get_conversation(session=session, conversation_id=conversation_id)
+
+
+@router.patch("/{conversation_id}", response_model=ConversationPublic)
+def rename_conversation(conversation_id: str, body: ConversationRename, session: SessionDep):
+    return crud.rename_conversation(session=session, conversation_id=conversation_id, title=body.title)
+
+
+@router.delete("/{conversation_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_conversation(conversation_id: str, session: SessionDep) -> Response:
+    crud.delete_conversation(session=session, conversation_id=conversation_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{conversation_id}/messages", response_model=list[MessagePublic])
+def list_messages(conversation_id: str, session: SessionDep):
+    """Every message in order, with status, metadata, feedback and tool calls."""
+    return crud.list_messages(session=session, conversation_id=conversation_id)

@@ -1,0 +1,91 @@
+"""Request bodies of the chat routes, with Langchain-Chatchat 0.2's fields.
+
+Chatchat clients send every key, with `null` for "not set": a null falls
+back to the field's default.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from langchain_core.messages import BaseMessage
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from agent_service.memory import to_langchain
+
+MAX_HISTORY_LEN = 100
+MAX_QUERY_CHARS = 100_000
+
+
+class HistoryItem(BaseModel):
+    role: Literal["user", "assistant", "human", "ai", "system"]
+    content: str
+
+
+class ChatRequestBase(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    query: str = Field(max_length=MAX_QUERY_CHARS, description="The user's message.")
+    conversation_id: str | None = Field(None, description="Continue this conversation; empty starts a new one.")
+    history_len: int = Field(
+        -1, ge=-1, le=MAX_HISTORY_LEN, description="Turns of stored history to use when `history` is empty."
+    )
+    history: list[HistoryItem] = Field(default_factory=list, description="Explicit history; wins over the database.")
+    stream: bool = False
+    model_name: str | None = Field(None, description="A configured model; empty means the default.")
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    max_tokens: int | None = Field(None, description="Answer length limit; <= 0 or null means unlimited.")
+    prompt_name: str = "default"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_means_default(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
+
+    @field_validator("query")
+    @classmethod
+    def _query_has_text(cls, query: str) -> str:
+        if not query.strip():
+            raise ValueError("query must not be empty")
+        return query
+
+    @field_validator("conversation_id", "model_name")
+    @classmethod
+    def _empty_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("max_tokens")
+    @classmethod
+    def _non_positive_is_unlimited(cls, value: int | None) -> int | None:
+        return value if value and value > 0 else None
+
+    def langchain_history(self) -> list[BaseMessage]:
+        return [to_langchain(item.role, item.content) for item in self.history]
+
+
+class ChatRequest(ChatRequestBase):
+    pass
+
+
+class FeedbackRequest(BaseModel):
+    message_id: str = Field(max_length=32)
+    score: int = Field(ge=0, le=100, description="0-100, higher is better.")
+    reason: str = Field("", max_length=10_000)
+
+
+class ConversationCreate(BaseModel):
+    title: str = Field("", max_length=200)
+    chat_type: Literal["llm_chat", "agent_chat", "knowledge_base_chat"] = "llm_chat"
+
+
+class ConversationRename(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+
+    @field_validator("title")
+    @classmethod
+    def _title_has_text(cls, title: str) -> str:
+        if not title.strip():
+            raise ValueError("title must not be empty")
+        return title.strip()

@@ -1,0 +1,1 @@
+"""What each chat kind does with a request: turns, answers, persistence."""

@@ -1,0 +1,34 @@
+"""Plain conversation: the prompt template, the history, the model's answer."""
+
+from __future__ import annotations
+
+from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.prompts import PromptTemplate
+
+from agent_service.memory import fit_history, history_budget
+
+_SPEAKERS = {"human": "Human", "ai": "AI"}
+
+
+def history_as_text(history: list[BaseMessage]) -> str:
+    return "\n".join(f"{_SPEAKERS.get(m.type, m.type)}: {m.text}" for m in history)
+
+
+def build_messages(
+    *,
+    template: PromptTemplate,
+    query: str,
+    history: list[BaseMessage],
+    context_window: int,
+    max_tokens: int | None,
+) -> list[BaseMessage]:
+    """The messages for the model, the history trimmed (oldest first) to fit."""
+    prompt = template.format(**_variables(template, input=query, history=""))
+    history = fit_history(history, history_budget(context_window=context_window, max_tokens=max_tokens, prompt=prompt))
+    if "history" in template.input_variables:
+        return [HumanMessage(template.format(**_variables(template, input=query, history=history_as_text(history))))]
+    return [*history, HumanMessage(prompt)]
+
+
+def _variables(template: PromptTemplate, **values: str) -> dict[str, str]:
+    return {name: values.get(name, "") for name in template.input_variables}

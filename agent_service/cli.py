@@ -1,0 +1,112 @@
+"""The `agent-service` command: `serve` runs the API, `chat` talks to it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="agent-service", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="start the API and the web page")
+    serve.add_argument("--host", default=None, help="default 127.0.0.1 (AGENT_SERVICE_HOST)")
+    serve.add_argument("--port", type=int, default=None, help="default 7861 (AGENT_SERVICE_PORT)")
+    serve.set_defaults(run=_serve)
+
+    chat = commands.add_parser("chat", help="a terminal chat that streams replies and keeps the conversation")
+    chat.add_argument("--url", help="a running service; default: start one in this process")
+    chat.add_argument("--model", help="model_name to use (default: the service's default)")
+    chat.add_argument("--prompt", default="default", help="prompt_name from prompts/llm_chat")
+    chat.add_argument("--conversation-id", help="continue this conversation")
+    chat.add_argument("--history-len", type=int, default=10, help="turns of history to send (default 10)")
+    chat.add_argument("--api-key", help="sent as Authorization: Bearer")
+    chat.set_defaults(run=_chat)
+
+    args = parser.parse_args(argv)
+    args.run(args)
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from agent_service.api.app import create_app
+    from agent_service.config import get_settings
+
+    settings = get_settings()
+    uvicorn.run(
+        create_app(settings),
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_level="info",
+    )
+
+
+def _start_local_server() -> str:
+    """Run the service on a free loopback port in a background thread."""
+    import uvicorn
+
+    from agent_service.api.app import create_app
+
+    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=0, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def iter_sse_data(response: httpx.Response) -> Iterator[dict]:
+    for line in response.iter_lines():
+        if line.startswith("data: "):
+            yield json.loads(line[6:])
+
+
+def _chat(args: argparse.Namespace) -> None:
+    url = args.url or _start_local_server()
+    headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
+    conversation_id = args.conversation_id
+    print("agent-service chat: type a message; Ctrl-D or /exit to quit.", file=sys.stderr)
+    with httpx.Client(base_url=url, headers=headers, timeout=httpx.Timeout(300.0, connect=10.0)) as client:
+        while True:
+            try:
+                query = input("\nyou> ").strip()
+            except (EOFError, KeyboardInterrupt):
+                print(file=sys.stderr)
+                return
+            if query in {"/exit", "/quit"}:
+                return
+            if not query:
+                continue
+            body = {
+                "query": query,
+                "conversation_id": conversation_id,
+                "history_len": args.history_len,
+                "model_name": args.model,
+                "prompt_name": args.prompt,
+                "stream": True,
+            }
+            print("assistant> ", end="", flush=True)
+            with client.stream("POST", "/chat/chat", json=body) as response:
+                if response.status_code != 200:
+                    response.read()
+                    print(f"[error {response.status_code}] {response.json().get('msg', response.text)}")
+                    continue
+                for event in iter_sse_data(response):
+                    conversation_id = event.get("conversation_id", conversation_id)
+                    if event.get("type") == "token":
+                        print(event["text"], end="", flush=True)
+                    elif event.get("type") == "error":
+                        print(f"\n[error] {event['message']}", end="")
+            print()
+
+
+if __name__ == "__main__":
+    main()

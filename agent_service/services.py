@@ -1,0 +1,35 @@
+"""The long-lived parts of a running service, built once from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agent_service.config import Settings
+from agent_service.db.engine import Database, create_db_engine, migrate
+from agent_service.llm.registry import ModelRegistry
+from agent_service.prompts import PromptStore
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    models: ModelRegistry
+    prompts: PromptStore
+
+    @classmethod
+    def start(cls, settings: Settings) -> Services:
+        """Open the database and migrate it; models load later, on first use."""
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        assert settings.database_url is not None  # filled in by Settings
+        engine = create_db_engine(settings.database_url)
+        migrate(engine)
+        return cls(
+            settings=settings,
+            db=Database(engine),
+            models=ModelRegistry(settings),
+            prompts=PromptStore(settings.prompts_dir),
+        )
+
+    def close(self) -> None:
+        self.db.engine.dispose()

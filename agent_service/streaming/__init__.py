@@ -1,0 +1,1 @@
+"""Typed stream events and their SSE framing."""

@@ -1,0 +1,41 @@
+"""Turning an event stream into an HTTP response: SSE, or one JSON object."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from datetime import UTC, datetime
+
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from agent_service.streaming.events import StreamEvent, to_sse
+
+PING_SECONDS = 15
+
+
+def _ping() -> ServerSentEvent:
+    # Chatchat clients skip chunks that start with ":"; a comment keeps proxies
+    # and the clients' 300 s read timeout from closing an idle stream.
+    return ServerSentEvent(comment=f"ping - {datetime.now(UTC):%Y-%m-%d %H:%M:%S.%f}")
+
+
+async def _frames(events: AsyncIterator[StreamEvent]) -> AsyncIterator[ServerSentEvent]:
+    async with aclosing(events):
+        async for event in events:
+            yield to_sse(event)
+
+
+def sse_response(events: AsyncIterator[StreamEvent]) -> EventSourceResponse:
+    return EventSourceResponse(
+        _frames(events),
+        sep="\r\n",
+        ping=PING_SECONDS,
+        ping_message_factory=_ping,
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def collect(events: AsyncIterator[StreamEvent]) -> list[StreamEvent]:
+    """Run a stream to its end (for `stream: false`)."""
+    async with aclosing(events):
+        return [event async for event in events]

@@ -57,9 +57,7 @@ class DatabaseChatMessageHistory(BaseChatMessageHistory):
     def add_messages(self, messages: Sequence[BaseMessage]) -> None:
         for message in messages:
             role = _TO_ROLE.get(message.type, message.type)
-            self.session.add(
-                Message(conversation_id=self.conversation_id, role=role, content=message.text)
-            )
+            self.session.add(Message(conversation_id=self.conversation_id, role=role, content=message.text))
         self.session.commit()
 
     def clear(self) -> None:

@@ -97,9 +97,7 @@ def set_feedback(*, session: Session, message_id: str, score: int, reason: str) 
     return message
 
 
-def add_user_message(
-    *, session: Session, conversation: Conversation, content: str, meta: dict[str, Any]
-) -> Message:
+def add_user_message(*, session: Session, conversation: Conversation, content: str, meta: dict[str, Any]) -> Message:
     """Save the user's message and touch the conversation, one commit."""
     message = Message(conversation_id=conversation.id, role="user", content=content, meta=meta)
     if not conversation.title:
@@ -111,9 +109,7 @@ def add_user_message(
     return message
 
 
-def save_assistant_message(
-    *, session: Session, message: Message, tool_calls: Sequence[ToolCall] = ()
-) -> Message:
+def save_assistant_message(*, session: Session, message: Message, tool_calls: Sequence[ToolCall] = ()) -> Message:
     """Save an answer with its tool calls, once, at the end of its stream."""
     message.updated_at = utcnow()
     session.add(message)

@@ -11,8 +11,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import JSON, Column, Text
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
 MessageStatus = Literal["streaming", "complete", "partial", "error", "stopped", "interrupted"]

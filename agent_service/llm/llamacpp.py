@@ -50,7 +50,7 @@ class LlamaCppChatModel(BaseChatModel):
     max_tokens: int | None = None
     top_k: int = 20
     top_p: float = 0.9
-    repeat_penalty: float = 1.15
+    repeat_penalty: float = 1.1
 
     @property
     def _llm_type(self) -> str:
@@ -68,7 +68,8 @@ class LlamaCppChatModel(BaseChatModel):
             parts = llm.create_chat_completion(
                 messages=[{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages],
                 stream=True,
-                temperature=self.temperature,
+                # Low but not zero: SmolLM2 derails on llama.cpp's pure greedy path.
+                temperature=max(self.temperature, 0.1),
                 top_k=self.top_k,
                 top_p=self.top_p,
                 repeat_penalty=self.repeat_penalty,

@@ -19,7 +19,8 @@ from agent_service.llm.llamacpp import LlamaCppChatModel
 
 def build_chat_model(name: str, config: ModelConfig) -> BaseChatModel:
     if config.provider == "openai":
-        from langchain_openai import ChatOpenAI  # imported here: start-up stays fast
+        import openai  # imported here: start-up stays fast
+        from langchain_openai import ChatOpenAI
 
         return ChatOpenAI(
             model=config.model or name,
@@ -29,6 +30,9 @@ def build_chat_model(name: str, config: ModelConfig) -> BaseChatModel:
             max_retries=config.max_retries,
             streaming=True,
             stream_usage=True,
+            # The registry's own connection pool, not one shared process-wide:
+            # it lives and dies with this service (and its event loop).
+            http_async_client=openai.DefaultAsyncHttpxClient(),
         )
     if config.provider == "llamacpp":
         return LlamaCppChatModel(model_path=config.model_path, n_ctx=config.context_window, n_threads=config.n_threads)

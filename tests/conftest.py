@@ -1,0 +1,142 @@
+"""Shared fixtures: an isolated data dir per test, a fake OpenAI-compatible
+upstream on 127.0.0.1, the app in-process, and a real server when the
+network path matters."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from sqlmodel import select
+
+from agent_service.api.app import create_app
+from agent_service.config import Settings, get_settings
+from agent_service.db.models import Conversation, Message, ToolCall
+from tests.fake_openai import FakeOpenAI
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No AGENT_SERVICE_* variable of the caller's leaks in; data goes to tmp_path."""
+    for key in list(os.environ):
+        if key.startswith("AGENT_SERVICE_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("AGENT_SERVICE_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def fake_openai_server() -> Iterator[FakeOpenAI]:
+    server = FakeOpenAI().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def upstream(fake_openai_server: FakeOpenAI) -> FakeOpenAI:
+    """The fake upstream, with an empty script and no recorded requests."""
+    fake_openai_server.replies.clear()
+    fake_openai_server.requests.clear()
+    fake_openai_server.on_request = None
+    return fake_openai_server
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, upstream: FakeOpenAI) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "data_dir": tmp_path / "data",
+            "kb_root": tmp_path / "knowledge_base",
+            "prompts_dir": REPO / "prompts",
+            "tools_dir": REPO / "tools",
+            "models": {
+                "gpt-test": {
+                    "provider": "openai",
+                    "base_url": upstream.base_url,
+                    "api_key": "sk-test",
+                    "model": "fake-model",
+                },
+                "scripted": {"provider": "fake", "responses": ["Scripted answer."]},
+            },
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+@pytest.fixture
+def app(make_settings: Callable[..., Settings]) -> Iterator[FastAPI]:
+    application = create_app(make_settings())
+    yield application
+    application.state.services.close()
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+def live_server(app: FastAPI) -> Iterator[str]:
+    """The app behind a real uvicorn on 127.0.0.1 (for disconnects and real clients)."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+class Rows:
+    """Read the database the way a person checking rows would."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.db = app.state.services.db
+
+    def conversations(self) -> list[Conversation]:
+        with self.db.session() as session:
+            return list(session.exec(select(Conversation)).all())
+
+    def messages(self, conversation_id: str | None = None) -> list[Message]:
+        query = select(Message).order_by(Message.seq)
+        if conversation_id:
+            query = query.where(Message.conversation_id == conversation_id)
+        with self.db.session() as session:
+            return list(session.exec(query).all())
+
+    def tool_calls(self, message_id: str) -> list[ToolCall]:
+        with self.db.session() as session:
+            query = select(ToolCall).where(ToolCall.message_id == message_id).order_by(ToolCall.position)
+            return list(session.exec(query).all())
+
+
+@pytest.fixture
+def rows(app: FastAPI) -> Rows:
+    return Rows(app)
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 5.0) -> Any:
+    """Poll until `condition()` is truthy (for writes that follow a disconnect)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := condition():
+            return result
+        time.sleep(0.02)
+    raise AssertionError("condition not met in time")

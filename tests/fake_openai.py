@@ -1,0 +1,166 @@
+"""A fake OpenAI-compatible server on 127.0.0.1, for tests and benchmarks.
+
+Replies are scripted (`enqueue`), streamed or not as the client asks, with
+optional delays, tool calls, an HTTP error, or a connection dropped after a
+number of chunks. Every request body is recorded in `requests`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, StreamingResponse
+from starlette.routing import Route
+
+
+@dataclass
+class Reply:
+    text: str = "OK"
+    chunks: list[str] | None = None  # default: the text split into words
+    tool_calls: list[dict[str, Any]] | None = None  # [{"name": ..., "arguments": {...}}]
+    finish_reason: str | None = None  # default: "tool_calls" with tool calls, else "stop"
+    status: int = 200  # not 200: answer with an OpenAI-style error body
+    fail_after: int | None = None  # drop the connection after this many chunks
+    first_delay: float = 0.0  # seconds before the first chunk
+    delay: float = 0.0  # seconds between chunks
+
+    def pieces(self) -> list[str]:
+        return self.chunks if self.chunks is not None else re.findall(r"\s*\S+", self.text)
+
+
+class UpstreamDropped(Exception):
+    """Raised inside the response body: the server drops the connection."""
+
+
+@dataclass
+class FakeOpenAI:
+    default: Reply = field(default_factory=Reply)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    on_request: Callable[[dict[str, Any]], None] | None = None
+    replies: deque[Reply] = field(default_factory=deque)
+    url: str = ""
+
+    def enqueue(self, *replies: Reply | str) -> None:
+        self.replies.extend(Reply(text=r) if isinstance(r, str) else r for r in replies)
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/v1"
+
+    # --- the HTTP app ---------------------------------------------------------------
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/v1/chat/completions", self._chat_completions, methods=["POST"]),
+                Route("/v1/models", self._models, methods=["GET"]),
+            ]
+        )
+
+    async def _models(self, _: Request) -> JSONResponse:
+        return JSONResponse({"object": "list", "data": [{"id": "fake-model", "object": "model"}]})
+
+    async def _chat_completions(self, request: Request):
+        body = await request.json()
+        self.requests.append(body)
+        if self.on_request:
+            self.on_request(body)
+        reply = self.replies.popleft() if self.replies else self.default
+        if reply.status != 200:
+            error = {"error": {"message": f"scripted upstream error {reply.status}", "type": "server_error"}}
+            return JSONResponse(error, status_code=reply.status)
+        model = body.get("model", "fake-model")
+        if body.get("stream"):
+            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            return StreamingResponse(self._stream(reply, model, include_usage), media_type="text/event-stream")
+        await asyncio.sleep(reply.first_delay)
+        message: dict[str, Any] = {"role": "assistant", "content": reply.text}
+        if reply.tool_calls:
+            message["tool_calls"] = _tool_calls(reply.tool_calls)
+        return JSONResponse(
+            {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [{"index": 0, "message": message, "finish_reason": _finish(reply)}],
+                "usage": _usage(body, reply.text),
+            }
+        )
+
+    async def _stream(self, reply: Reply, model: str, include_usage: bool):
+        def frame(delta: dict[str, Any], finish: str | None = None, usage: dict | None = None) -> str:
+            chunk = {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": model,
+                "choices": [] if usage else [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
+            if usage:
+                chunk["usage"] = usage
+            return f"data: {json.dumps(chunk)}\n\n"
+
+        await asyncio.sleep(reply.first_delay)
+        yield frame({"role": "assistant", "content": ""})
+        for sent, piece in enumerate(reply.pieces()):
+            if reply.fail_after is not None and sent >= reply.fail_after:
+                raise UpstreamDropped("scripted connection drop")
+            if sent and reply.delay:
+                await asyncio.sleep(reply.delay)
+            yield frame({"content": piece})
+        for index, call in enumerate(_tool_calls(reply.tool_calls or [])):
+            yield frame({"tool_calls": [{"index": index, **call}]})
+        yield frame({}, _finish(reply))
+        if include_usage:
+            yield frame({}, usage=_usage({}, reply.text))
+        yield "data: [DONE]\n\n"
+
+    # --- running it -----------------------------------------------------------------
+
+    def start(self) -> FakeOpenAI:
+        config = uvicorn.Config(self.app(), host="127.0.0.1", port=0, log_level="critical", lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        while not self._server.started:
+            time.sleep(0.01)
+        port = self._server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=5)
+
+
+def _finish(reply: Reply) -> str:
+    return reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
+
+
+def _tool_calls(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": call.get("id", f"call_{index}"),
+            "type": "function",
+            "function": {"name": call["name"], "arguments": json.dumps(call.get("arguments", {}))},
+        }
+        for index, call in enumerate(calls)
+    ]
+
+
+def _usage(body: dict[str, Any], text: str) -> dict[str, int]:
+    prompt = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 4
+    completion = len(text) // 4
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}

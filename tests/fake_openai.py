@@ -164,3 +164,23 @@ def _usage(body: dict[str, Any], text: str) -> dict[str, int]:
     prompt = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 4
     completion = len(text) // 4
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def main() -> None:
+    """Run the fake upstream alone: `python -m tests.fake_openai --port 8001 ...` (benchmarks)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--tokens", type=int, default=64)
+    parser.add_argument("--first-delay", type=float, default=0.05)
+    parser.add_argument("--delay", type=float, default=0.01)
+    args = parser.parse_args()
+    reply = Reply(chunks=[f" tok{n}" for n in range(args.tokens)], first_delay=args.first_delay, delay=args.delay)
+    reply.text = "".join(reply.pieces())
+    fake = FakeOpenAI(default=reply)
+    uvicorn.run(fake.app(), host="127.0.0.1", port=args.port, log_level="warning", lifespan="off")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Agent building blocks: output parsers for text-based (ReAct, ChatGLM3) tool calling."""

@@ -1,0 +1,236 @@
+"""ChatGLM3's tool-calling format: output parser and system prompt.
+
+ChatGLM3 calls a tool by writing the tool name as the message's metadata
+line, then a code block with a ``tool_call(...)`` expression::
+
+    <|assistant|>calculator
+    ```python
+    tool_call(expression="2+2")
+    ```
+
+Served through an OpenAI-compatible API the special tokens may or may not
+survive, and some servers re-encode the call as JSON
+(``{"name": "calculator", "parameters": {...}}``). All of these are parsed
+here; anything else is the final answer. The ``tool_call`` arguments are read
+with ``ast`` (parse, then ``literal_eval`` per keyword value): model output is
+never executed.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_classic.agents import AgentOutputParser
+from langchain_core.agents import AgentAction, AgentFinish
+from langchain_core.exceptions import OutputParserException
+from langchain_core.tools import BaseTool
+from pydantic import BaseModel
+
+from agent_service.agents.react_parser import action_from_dict, clean_tool_name, parse_json_object
+
+# ChatGLM3 ends its turn by emitting the role token of whoever speaks next.
+GLM3_STOP_SEQUENCES: list[str] = ["<|observation|>", "<|user|>"]
+
+GLM3_SYSTEM_PREAMBLE = "Answer the following questions as best as you can. You have access to the following tools:"
+
+_SPECIAL_TOKEN_RE = re.compile(r"<\|(?:assistant|observation|user|system|endoftext)\|>")
+# Text after these tokens belongs to a turn the model should not have written.
+_TURN_END_RE = re.compile(r"<\|(?:observation|user)\|>")
+_TOOL_CALL_RE = re.compile(r"\btool_call\s*\(")
+_LEADING_JSON_RE = re.compile(r"(?:```[ \t]*\w*[ \t]*\n)?\s*\{")
+# A metadata line: a bare tool name, nothing else on the line.
+_TOOL_NAME_RE = re.compile(r"^[`'\"\[]*[\w][\w.\-]*[`'\"\]]*$")
+# JSON spellings a model may use inside tool_call(...), read as Python names.
+_JSON_CONSTANTS: dict[str, Any] = {"true": True, "false": False, "null": None}
+
+
+class GLM3OutputParser(AgentOutputParser):
+    """Parse ChatGLM3 output into an ``AgentAction`` or ``AgentFinish``.
+
+    Bind the model with ``stop=GLM3_STOP_SEQUENCES``. A ``tool_call`` with no
+    tool name in front of it raises ``OutputParserException(send_to_llm=True)``,
+    so the executor should run with ``handle_parsing_errors=True``.
+    """
+
+    def parse(self, text: str) -> AgentAction | AgentFinish:
+        cleaned = _clean(text)
+
+        call = _TOOL_CALL_RE.search(cleaned)
+        if call is not None:
+            name = _tool_name_before(cleaned, call.start())
+            if not name:
+                raise OutputParserException(
+                    f"tool_call without a tool name: {text!r}",
+                    observation="Invalid format: write the tool name on the line before the tool_call block.",
+                    llm_output=text,
+                    send_to_llm=True,
+                )
+            return AgentAction(name, parse_tool_call(cleaned[call.start() :]), cleaned)
+
+        # Servers that re-encode the call as JSON put it first, sometimes fenced.
+        data = parse_json_object(cleaned) if _LEADING_JSON_RE.match(cleaned) else None
+        action = action_from_dict(data) if data is not None else None
+        if action is not None:
+            return AgentAction(action[0], action[1], cleaned)
+
+        return AgentFinish({"output": cleaned}, text)
+
+    @property
+    def _type(self) -> str:
+        return "chatglm3"
+
+
+def parse_tool_call(code: str) -> str | dict[str, Any]:
+    """Read the arguments of ``tool_call(a=1, b="x")`` without executing anything.
+
+    Keyword arguments become a dict. A single positional argument (a model
+    slip) is passed through as the whole input. A value that is not a
+    Python literal is kept as its source text. Code cut short by a stop
+    sequence is closed before parsing.
+    """
+    found = _find_call(code)
+    if found is None:
+        return {}
+    call, source = found
+    if call.args and not call.keywords:
+        value = _literal(call.args[0], source)
+        return value if isinstance(value, dict | str) else json.dumps(value, ensure_ascii=False)
+    return {kw.arg: _literal(kw.value, source) for kw in call.keywords if kw.arg is not None}
+
+
+def glm3_system_prompt(tools: Sequence[BaseTool]) -> str:
+    """Render tools the way ChatGLM3's chat template renders a system message with tools.
+
+    The template appends ``json.dumps(tools, indent=4, ensure_ascii=False)``
+    to the system text on a new line; each tool is ``{"name", "description",
+    "parameters"}`` with ``parameters`` a JSON schema of its arguments.
+    """
+    specs = [
+        {"name": tool.name, "description": tool.description, "parameters": _parameters_schema(tool)} for tool in tools
+    ]
+    return GLM3_SYSTEM_PREAMBLE + "\n" + json.dumps(specs, ensure_ascii=False, indent=4)
+
+
+def _clean(text: str) -> str:
+    """Strip special tokens; drop anything after an end-of-turn token.
+
+    Leading tokens are framing (``<|assistant|>`` before the metadata line, or
+    a terminator echoed from the previous turn), so only an end-of-turn token
+    after real content ends the reply. Tokens inside the text become line
+    breaks, which keeps a tool name that followed ``<|assistant|>`` on a line
+    of its own.
+    """
+    body = text.strip()
+    while match := _SPECIAL_TOKEN_RE.match(body):
+        body = body[match.end() :].lstrip()
+    end = _TURN_END_RE.search(body)
+    if end is not None:
+        body = body[: end.start()]
+    return _SPECIAL_TOKEN_RE.sub("\n", body).strip()
+
+
+def _tool_name_before(text: str, call_start: int) -> str:
+    """The tool name on the last non-empty line before the call, skipping its code fence."""
+    head = text[:call_start]
+    lines = [line.strip() for line in head.splitlines() if line.strip()]
+    # The fence opener ("```python") sits between the name and the call.
+    while lines and lines[-1].startswith("```"):
+        lines.pop()
+    if not lines:
+        return ""
+    candidate = lines[-1].split("```", 1)[0].strip()  # "calculator```python" on one line
+    return clean_tool_name(candidate) if _TOOL_NAME_RE.match(candidate) else ""
+
+
+def _find_call(code: str) -> tuple[ast.Call, str] | None:
+    """Parse the first ``tool_call(...)`` in ``code``, repairing common damage.
+
+    Returns the call node and the exact source it was parsed from.
+    """
+    start = _TOOL_CALL_RE.search(code)
+    if start is None:
+        return None
+    snippet = code[start.start() :]
+    fence = snippet.find("```")
+    if fence >= 0:
+        snippet = snippet[:fence]
+    snippet = snippet.strip()
+    # As written; cut at the last ")" (prose after the call); closed (truncated).
+    candidates = [snippet, snippet[: snippet.rfind(")") + 1], _close_call(snippet)]
+    for candidate in candidates:
+        try:
+            tree = ast.parse(candidate)
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "tool_call":
+                return node, candidate
+    return None
+
+
+def _close_call(snippet: str) -> str:
+    """Close an unterminated string and open brackets of a truncated call."""
+    stack: list[str] = []
+    quote: str | None = None
+    escaped = False
+    pairs = {"(": ")", "[": "]", "{": "}"}
+    for char in snippet:
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = None
+        elif char in "\"'":
+            quote = char
+        elif char in pairs:
+            stack.append(pairs[char])
+        elif stack and char == stack[-1]:
+            stack.pop()
+    closed = snippet + (quote or "")
+    return closed.rstrip().rstrip(",") + "".join(reversed(stack))
+
+
+def _literal(node: ast.expr, source: str) -> Any:
+    """A keyword value as a Python value; JSON constants allowed; else its source text."""
+    if isinstance(node, ast.Name) and node.id in _JSON_CONSTANTS:
+        return _JSON_CONSTANTS[node.id]
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        segment = ast.get_source_segment(source, node)
+        return segment if segment is not None else ast.unparse(node)
+
+
+def _parameters_schema(tool: BaseTool) -> dict[str, Any]:
+    """The JSON schema of a tool's arguments, without pydantic's title noise."""
+    schema: dict[str, Any]
+    try:
+        call_schema = tool.tool_call_schema
+        if isinstance(call_schema, dict):
+            schema = dict(call_schema)
+        elif isinstance(call_schema, type) and issubclass(call_schema, BaseModel):
+            schema = call_schema.model_json_schema()
+        else:
+            raise TypeError(f"unsupported schema type {type(call_schema)!r}")
+    except Exception:  # an odd schema must not break the prompt
+        schema = {"type": "object", "properties": dict(tool.args)}
+    # The name and description are already in the tool entry.
+    schema.pop("title", None)
+    schema.pop("description", None)
+    properties = schema.get("properties")
+    if isinstance(properties, dict):
+        schema["properties"] = {name: _without_title(spec) for name, spec in properties.items()}
+    return schema
+
+
+def _without_title(spec: Any) -> Any:
+    # pydantic titles each field after its own name ("expression" -> "Expression"): noise.
+    if not isinstance(spec, dict):
+        return spec
+    return {key: value for key, value in spec.items() if key != "title"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from agent_service.agents.tool_registry import ToolRegistry
 from agent_service.config import Settings
 from agent_service.db.engine import Database, create_db_engine, migrate
 from agent_service.llm.registry import ModelRegistry
@@ -16,10 +17,11 @@ class Services:
     db: Database
     models: ModelRegistry
     prompts: PromptStore
+    tools: ToolRegistry
 
     @classmethod
     def start(cls, settings: Settings) -> Services:
-        """Open the database and migrate it; models load later, on first use."""
+        """Open the database and migrate it, load the tools; models load later, on first use."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         assert settings.database_url is not None  # filled in by Settings
         engine = create_db_engine(settings.database_url)
@@ -29,6 +31,7 @@ class Services:
             db=Database(engine),
             models=ModelRegistry(settings),
             prompts=PromptStore(settings.prompts_dir),
+            tools=ToolRegistry.load(settings.tools_dir),
         )
 
     def close(self) -> None:

@@ -91,17 +91,29 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def live_server(app: FastAPI) -> Iterator[str]:
-    """The app behind a real uvicorn on 127.0.0.1 (for disconnects and real clients)."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+def live_server_for() -> Iterator[Callable[[FastAPI], str]]:
+    """Serve an app with a real uvicorn on 127.0.0.1 (for disconnects and real clients)."""
+    running: list[tuple[uvicorn.Server, threading.Thread]] = []
+
+    def serve(application: FastAPI) -> str:
+        config = uvicorn.Config(application, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        running.append((server, thread))
+        while not server.started:
+            time.sleep(0.01)
+        return f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+
+    yield serve
+    for server, thread in running:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(app: FastAPI, live_server_for: Callable[[FastAPI], str]) -> str:
+    return live_server_for(app)
 
 
 class Rows:

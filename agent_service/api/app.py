@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from agent_service import __version__
-from agent_service.api import chat, conversations, health, models
+from agent_service.api import agent, chat, conversations, health, models, tools
 from agent_service.api.deps import require_api_key
 from agent_service.api.errors import install_error_handlers
 from agent_service.config import Settings, get_settings
@@ -31,5 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(models.router, dependencies=protected)
     app.include_router(chat.router, dependencies=protected)
+    app.include_router(agent.router, dependencies=protected)
     app.include_router(conversations.router, dependencies=protected)
+    app.include_router(tools.router, dependencies=protected)
     return app

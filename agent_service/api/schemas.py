@@ -69,6 +69,10 @@ class ChatRequest(ChatRequestBase):
     pass
 
 
+class AgentChatRequest(ChatRequestBase):
+    tools: list[str] | None = Field(None, description="Allow-list of tool names; null means every tool.")
+
+
 class FeedbackRequest(BaseModel):
     message_id: str = Field(max_length=32)
     score: int = Field(ge=0, le=100, description="0-100, higher is better.")

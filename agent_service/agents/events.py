@@ -1,0 +1,132 @@
+"""The agent's async-iterator callback handler: LangChain callbacks in, the
+typed stream events of `agent_service.streaming.events` out, and a record of
+every tool call for the database."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+from uuid import UUID
+
+from langchain_core.callbacks import AsyncCallbackHandler
+
+from agent_service.agents.guarded import ToolErrorObservation
+from agent_service.db.models import ToolCall, utcnow
+from agent_service.streaming.events import StreamEvent, TokenEvent, ToolEndEvent, ToolErrorEvent, ToolStartEvent
+
+# Names the executor gives its own pseudo-tools.
+INVALID_TOOL = "invalid_tool"  # the model named a tool that does not exist
+PARSE_ERROR_TOOL = "_Exception"  # the model's output could not be parsed
+
+
+def chatchat_lines(tool: str, tool_input: Any, *, output: str | None = None, error: str | None = None) -> list[str]:
+    """The trace lines Chatchat 0.2's agent client shows for a tool call."""
+    if error is None:
+        middle = ["工具状态: 调用成功", f"工具输入: {tool_input}", f"工具输出: {output}"]
+    else:
+        middle = ["工具状态: 调用失败", f"错误信息: {error}", "重新开始尝试"]
+    return ["\n```\n", f"工具名称: {tool}", *middle, "\n```\n"]
+
+
+class AgentEventHandler(AsyncCallbackHandler):
+    """Queues an event per token and tool call; iterate `events()` while the agent runs."""
+
+    def __init__(self, *, conversation_id: str, message_id: str) -> None:
+        self.ids = {"conversation_id": conversation_id, "message_id": message_id}
+        self.queue: asyncio.Queue[StreamEvent | None] = asyncio.Queue()
+        self.step = 0
+        self.tokens: list[str] = []
+        self.tool_calls: list[ToolCall] = []
+        self._open: dict[UUID, tuple[ToolCall, float]] = {}
+        self._invalid: set[UUID] = set()  # calls of tools that do not exist
+
+    def close(self) -> None:
+        self.queue.put_nowait(None)
+
+    async def events(self):  # noqa: ANN201 - an async iterator of StreamEvent
+        while (event := await self.queue.get()) is not None:
+            yield event
+
+    async def on_chat_model_start(self, serialized: dict[str, Any], messages: Any, **kwargs: Any) -> None:
+        self.step += 1
+
+    async def on_llm_start(self, serialized: dict[str, Any], prompts: list[str], **kwargs: Any) -> None:
+        self.step += 1
+
+    async def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
+        if token:
+            self.tokens.append(token)
+            self.queue.put_nowait(TokenEvent(**self.ids, text=token, answer=token, step=self.step))
+
+    async def on_tool_start(
+        self,
+        serialized: dict[str, Any],
+        input_str: str,
+        *,
+        run_id: UUID,
+        inputs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        name = serialized.get("name", "")
+        if name == PARSE_ERROR_TOOL:
+            return  # not a tool call: the model is told to fix its format and tries again
+        tool_input: Any = inputs if inputs is not None else input_str
+        if name == INVALID_TOOL and isinstance(inputs, dict):
+            name, tool_input = str(inputs.get("requested_tool_name", name)), ""
+            self._invalid.add(run_id)
+        call = ToolCall(
+            message_id=self.ids["message_id"],
+            position=len(self.tool_calls),
+            run_id=str(run_id),
+            tool=name,
+            input=tool_input,
+            started_at=utcnow(),
+        )
+        self.tool_calls.append(call)
+        self._open[run_id] = (call, time.perf_counter())
+        self.queue.put_nowait(
+            ToolStartEvent(**self.ids, run_id=str(run_id), tool=name, input=tool_input, step=self.step)
+        )
+
+    async def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        if run_id not in self._open:
+            return
+        call, started = self._open.pop(run_id)
+        if isinstance(output, ToolErrorObservation) or run_id in self._invalid:
+            self._fail(call, started, str(output))
+            return
+        call.output, call.ended_at = str(output), utcnow()
+        self.queue.put_nowait(
+            ToolEndEvent(
+                **self.ids,
+                run_id=call.run_id or "",
+                tool=call.tool,
+                output=call.output,
+                elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
+                tools=chatchat_lines(call.tool, call.input, output=call.output),
+            )
+        )
+
+    async def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        if run_id in self._open:
+            self._fail(*self._open.pop(run_id), f"{type(error).__name__}: {error}")
+
+    def _fail(self, call: ToolCall, started: float, error: str) -> None:
+        call.error, call.ended_at = error, utcnow()
+        self.queue.put_nowait(
+            ToolErrorEvent(
+                **self.ids,
+                run_id=call.run_id or "",
+                tool=call.tool,
+                error=error,
+                elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
+                tools=chatchat_lines(call.tool, call.input, error=error),
+            )
+        )
+
+    def finish_open_calls(self, error: str) -> None:
+        """Calls still running when the run stops (disconnect, failure) end with `error`."""
+        for call, _ in self._open.values():
+            call.error, call.ended_at = error, utcnow()
+        self._open.clear()

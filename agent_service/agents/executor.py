@@ -1,0 +1,90 @@
+"""The agent executor (langchain-classic `AgentExecutor`) in three styles:
+
+- `react`: text ReAct with our prompt template (`prompts/agent/`) and our
+  forgiving output parser;
+- `glm3`: ChatGLM3's tool format: the tools in its system-message layout,
+  `tool_call(...)` outputs parsed into actions, observations sent back in
+  the `observation` role, `<|observation|>` as the stop;
+- `tool_calling`: the model's native function calling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from langchain_classic.agents import AgentExecutor, create_react_agent, create_tool_calling_agent
+from langchain_core.agents import AgentAction
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, ChatMessage, SystemMessage
+from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder, PromptTemplate
+from langchain_core.runnables import Runnable, RunnablePassthrough
+from langchain_core.tools import BaseTool
+
+from agent_service.agents.glm3_parser import GLM3_STOP_SEQUENCES, GLM3OutputParser, glm3_system_prompt
+from agent_service.agents.guarded import GuardedTool
+from agent_service.agents.react_parser import REACT_STOP_SEQUENCES, ReActOutputParser
+from agent_service.config import AgentStyle
+
+TOOL_CALLING_SYSTEM = (
+    "You are a helpful assistant. Use the tools when they help answer the question; "
+    "otherwise answer directly. Answer in the language of the question."
+)
+STOPPED_OUTPUT = "Agent stopped due to iteration limit or time limit."
+
+
+def glm3_scratchpad(steps: Sequence[tuple[AgentAction, str]]) -> list[BaseMessage]:
+    """Each step as ChatGLM3 expects it: the model's call, then an `observation` turn."""
+    messages: list[BaseMessage] = []
+    for action, observation in steps:
+        messages += [AIMessage(action.log), ChatMessage(role="observation", content=str(observation))]
+    return messages
+
+
+def _chat_prompt(system: str) -> ChatPromptTemplate:
+    # The system text is a message, not a template: tool schemas are full of braces.
+    return ChatPromptTemplate.from_messages(
+        [
+            SystemMessage(system),
+            MessagesPlaceholder("history", optional=True),
+            ("human", "{input}"),
+            MessagesPlaceholder("agent_scratchpad"),
+        ]
+    )
+
+
+def build_agent(
+    style: AgentStyle, model: BaseChatModel, tools: Sequence[BaseTool], react_prompt: PromptTemplate
+) -> Runnable:
+    if style == "react":
+        return create_react_agent(
+            model, tools, react_prompt, output_parser=ReActOutputParser(), stop_sequence=REACT_STOP_SEQUENCES
+        )
+    if style == "glm3":
+        return (
+            RunnablePassthrough.assign(agent_scratchpad=lambda x: glm3_scratchpad(x["intermediate_steps"]))
+            | _chat_prompt(glm3_system_prompt(tools))
+            | model.bind(stop=GLM3_STOP_SEQUENCES)
+            | GLM3OutputParser()
+        )
+    return create_tool_calling_agent(model, tools, _chat_prompt(TOOL_CALLING_SYSTEM))
+
+
+def build_executor(
+    *,
+    style: AgentStyle,
+    model: BaseChatModel,
+    tools: Sequence[BaseTool],
+    react_prompt: PromptTemplate,
+    max_iterations: int,
+    max_execution_time: float,
+    tool_timeout: float,
+) -> AgentExecutor:
+    guarded = [GuardedTool.wrap(tool, timeout=tool_timeout) for tool in tools]
+    return AgentExecutor(
+        agent=build_agent(style, model, guarded, react_prompt),
+        tools=guarded,
+        max_iterations=max_iterations,
+        max_execution_time=max_execution_time,
+        handle_parsing_errors=True,
+        return_intermediate_steps=True,
+    )

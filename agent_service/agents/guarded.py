@@ -1,0 +1,70 @@
+"""Tool calls that cannot kill an agent run.
+
+Each tool the agent gets is wrapped: a timeout, and any exception turned into
+an observation the model reads (so it can try again) and that the event
+stream reports as `tool_error`. The loaded tools themselves stay untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import BaseTool, ToolException
+from pydantic import ValidationError
+
+
+class ToolErrorObservation(str):
+    """An observation that reports a failed call; the event stream sends it as `tool_error`."""
+
+    __slots__ = ()
+
+
+def _error_observation(error: ToolException) -> ToolErrorObservation:
+    return ToolErrorObservation(str(error))
+
+
+# The guard is transparent: callbacks see the guarded call, not a nested one.
+_NO_CALLBACKS: RunnableConfig = {"callbacks": []}
+
+
+class GuardedTool(BaseTool):
+    inner: BaseTool
+    timeout: float
+
+    @classmethod
+    def wrap(cls, tool: BaseTool, *, timeout: float) -> GuardedTool:
+        def invalid_input(error: ValidationError) -> ToolErrorObservation:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in error.errors())
+            return ToolErrorObservation(f"invalid input for {tool.name}: {problems}")
+
+        return cls(
+            name=tool.name,
+            description=tool.description,
+            args_schema=tool.args_schema,
+            inner=tool,
+            timeout=timeout,
+            handle_tool_error=_error_observation,
+            handle_validation_error=invalid_input,
+        )
+
+    def _run(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return self.inner.invoke(kwargs or (args[0] if args else ""), _NO_CALLBACKS)
+        except ToolException:
+            raise
+        except Exception as exc:
+            raise ToolException(f"{self.name} failed: {type(exc).__name__}: {exc}") from exc
+
+    async def _arun(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await asyncio.wait_for(
+                self.inner.ainvoke(kwargs or (args[0] if args else ""), _NO_CALLBACKS), self.timeout
+            )
+        except TimeoutError:
+            raise ToolException(f"{self.name} timed out after {self.timeout:g} s") from None
+        except ToolException:
+            raise
+        except Exception as exc:
+            raise ToolException(f"{self.name} failed: {type(exc).__name__}: {exc}") from exc

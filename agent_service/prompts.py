@@ -11,24 +11,52 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
-from langchain_core.prompts import PromptTemplate
+from jinja2 import StrictUndefined, Template
+from jinja2.sandbox import SandboxedEnvironment
+from langchain_core.prompts import StringPromptTemplate
+from langchain_core.prompts.string import get_template_variables
+from pydantic import PrivateAttr
 
 from agent_service.errors import UnknownPromptError
 
 SUFFIX = ".jinja2"
+_JINJA = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=False)
+
+
+class JinjaPromptTemplate(StringPromptTemplate):
+    """A Jinja2 prompt compiled once (LangChain's own jinja2 format compiles
+    the template again on every call, which an agent does at every step)."""
+
+    template: str
+    _compiled: Template = PrivateAttr()
+
+    @classmethod
+    def from_text(cls, template: str) -> JinjaPromptTemplate:
+        return cls(template=template, input_variables=get_template_variables(template, "jinja2"))
+
+    def model_post_init(self, context: Any) -> None:
+        self._compiled = _JINJA.from_string(self.template)
+
+    def format(self, **kwargs: Any) -> str:
+        return self._compiled.render(**self._merge_partial_and_user_variables(**kwargs))
+
+    @property
+    def _prompt_type(self) -> str:
+        return "jinja2-file"
 
 
 class PromptStore:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._cache: dict[Path, tuple[tuple[int, int], PromptTemplate]] = {}
+        self._cache: dict[Path, tuple[tuple[int, int], JinjaPromptTemplate]] = {}
         self._lock = threading.Lock()
 
     def names(self, kind: str) -> list[str]:
         return sorted(path.name.removesuffix(SUFFIX) for path in (self.root / kind).glob(f"*{SUFFIX}"))
 
-    def get(self, kind: str, name: str) -> PromptTemplate:
+    def get(self, kind: str, name: str) -> JinjaPromptTemplate:
         path = self.root / kind / f"{name}{SUFFIX}"
         # The name comes from a request: it must be a plain file name.
         if not name or Path(name).name != name or name.startswith("."):
@@ -41,7 +69,7 @@ class PromptStore:
         with self._lock:
             cached = self._cache.get(path)
             if cached is None or cached[0] != version:
-                template = PromptTemplate.from_template(path.read_text("utf-8"), template_format="jinja2")
+                template = JinjaPromptTemplate.from_text(path.read_text("utf-8"))
                 cached = self._cache[path] = (version, template)
         return cached[1]
 

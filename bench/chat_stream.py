@@ -129,23 +129,36 @@ async def bench(upstream: str, service: str, service_pid: int) -> None:
             cid = conversations[i % len(conversations)]
             return {"query": "hi", "conversation_id": cid, "history_len": 5, "stream": True}
 
-        print(f"{'streams':>7} | {'path':<8} | {'TTFT p50':>9} {'p95':>7} | {'stream p50':>10} | {'failed':>6} | "
-              f"{'CPU/req':>8}")
+        print(
+            f"{'streams':>7} | {'path':<8} | {'TTFT p50':>9} {'p95':>7} | {'stream p50':>10} | {'failed':>6} | "
+            f"{'CPU/req':>8}"
+        )
         for level in LEVELS:
-            direct = summary(await run_level(
-                client, f"{upstream}/v1/chat/completions", direct_body, lambda d: '"content": "' in d and
-                '"content": ""' not in d, level))
+            direct = summary(
+                await run_level(
+                    client,
+                    f"{upstream}/v1/chat/completions",
+                    direct_body,
+                    lambda d: '"content": "' in d and '"content": ""' not in d,
+                    level,
+                )
+            )
             cpu_before = cpu_seconds(service_pid)
-            results = await run_level(client, f"{service}/chat/chat", service_body, lambda d: '"type":"token"' in d,
-                                      level)
+            results = await run_level(
+                client, f"{service}/chat/chat", service_body, lambda d: '"type":"token"' in d, level
+            )
             cpu_per_request = (cpu_seconds(service_pid) - cpu_before) / len(results) * 1000
             through = summary(results)
             for name, row, cpu in (("upstream", direct, ""), ("service", through, f"{cpu_per_request:.1f} ms")):
-                print(f"{level:>7} | {name:<8} | {row['ttft_p50']:>7.1f}ms {row['ttft_p95']:>5.1f}ms | "
-                      f"{row['total_p50']:>8.1f}ms | {row['failed']:>3}/{row['n']:<3}| {cpu:>8}")
-            print(f"{level:>7} | {'added':<8} | {through['ttft_p50'] - direct['ttft_p50']:>7.1f}ms "
-                  f"{through['ttft_p95'] - direct['ttft_p95']:>5.1f}ms | "
-                  f"{through['total_p50'] - direct['total_p50']:>8.1f}ms |")
+                print(
+                    f"{level:>7} | {name:<8} | {row['ttft_p50']:>7.1f}ms {row['ttft_p95']:>5.1f}ms | "
+                    f"{row['total_p50']:>8.1f}ms | {row['failed']:>3}/{row['n']:<3}| {cpu:>8}"
+                )
+            print(
+                f"{level:>7} | {'added':<8} | {through['ttft_p50'] - direct['ttft_p50']:>7.1f}ms "
+                f"{through['ttft_p95'] - direct['ttft_p95']:>5.1f}ms | "
+                f"{through['total_p50'] - direct['total_p50']:>8.1f}ms |"
+            )
         print(f"service peak RSS: {peak_rss_mb(service_pid):.0f} MB (no local model loaded)")
 
 

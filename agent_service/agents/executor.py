@@ -16,7 +16,7 @@ from langchain_classic.agents import AgentExecutor, create_react_agent, create_t
 from langchain_core.agents import AgentAction
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, ChatMessage, SystemMessage
-from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder, PromptTemplate
+from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder, StringPromptTemplate
 from langchain_core.runnables import Runnable, RunnablePassthrough
 from langchain_core.tools import BaseTool
 
@@ -53,7 +53,7 @@ def _chat_prompt(system: str) -> ChatPromptTemplate:
 
 
 def build_agent(
-    style: AgentStyle, model: BaseChatModel, tools: Sequence[BaseTool], react_prompt: PromptTemplate
+    style: AgentStyle, model: BaseChatModel, tools: Sequence[BaseTool], react_prompt: StringPromptTemplate
 ) -> Runnable:
     if style == "react":
         return create_react_agent(
@@ -74,13 +74,13 @@ def build_executor(
     style: AgentStyle,
     model: BaseChatModel,
     tools: Sequence[BaseTool],
-    react_prompt: PromptTemplate,
+    react_prompt: StringPromptTemplate,
     max_iterations: int,
     max_execution_time: float,
     tool_timeout: float,
 ) -> AgentExecutor:
     guarded = [GuardedTool.wrap(tool, timeout=tool_timeout) for tool in tools]
-    return AgentExecutor(
+    executor = AgentExecutor(
         agent=build_agent(style, model, guarded, react_prompt),
         tools=guarded,
         max_iterations=max_iterations,
@@ -88,3 +88,7 @@ def build_executor(
         handle_parsing_errors=True,
         return_intermediate_steps=True,
     )
+    # Tokens reach the client through the model's own streaming callbacks; running
+    # each step as one `ainvoke` instead of a runnable stream saves work per step.
+    executor.agent.stream_runnable = False  # type: ignore[union-attr]
+    return executor

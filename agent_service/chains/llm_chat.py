@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from langchain_core.messages import BaseMessage, HumanMessage
-from langchain_core.prompts import PromptTemplate
+from langchain_core.prompts import StringPromptTemplate
 
 from agent_service.memory import fit_history, history_budget
 
@@ -16,7 +16,7 @@ def history_as_text(history: list[BaseMessage]) -> str:
 
 def build_messages(
     *,
-    template: PromptTemplate,
+    template: StringPromptTemplate,
     query: str,
     history: list[BaseMessage],
     context_window: int,
@@ -30,5 +30,5 @@ def build_messages(
     return [*history, HumanMessage(prompt)]
 
 
-def _variables(template: PromptTemplate, **values: str) -> dict[str, str]:
+def _variables(template: StringPromptTemplate, **values: str) -> dict[str, str]:
     return {name: values.get(name, "") for name in template.input_variables}

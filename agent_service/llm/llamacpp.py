@@ -44,6 +44,7 @@ class LlamaCppChatModel(BaseChatModel):
     """A chat model over llama.cpp's chat-completion API (the GGUF's own chat template)."""
 
     model_path: str | None = None
+    streaming: bool = False  # True: `invoke` streams too, so callbacks see every token
     n_ctx: int = 2048
     n_threads: int | None = None
     temperature: float = 0.2

@@ -35,8 +35,10 @@ def build_chat_model(name: str, config: ModelConfig) -> BaseChatModel:
             http_async_client=openai.DefaultAsyncHttpxClient(),
         )
     if config.provider == "llamacpp":
-        return LlamaCppChatModel(model_path=config.model_path, n_ctx=config.context_window, n_threads=config.n_threads)
-    return ScriptedChatModel(responses=config.responses or ["This is a scripted reply."])
+        return LlamaCppChatModel(
+            model_path=config.model_path, n_ctx=config.context_window, n_threads=config.n_threads, streaming=True
+        )
+    return ScriptedChatModel(responses=config.responses or ["This is a scripted reply."], streaming=True)
 
 
 class ModelRegistry:

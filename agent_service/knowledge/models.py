@@ -1,0 +1,106 @@
+"""Knowledge-base tables and the shapes the service returns.
+
+A knowledge base has files; a file row describes the bytes kept in
+`<kb>/content/<name>`. Its status is `indexed` once every chunk is in both the
+vector store and the keyword index, `failed` (with `error`) when it could not
+be read or embedded (then it has no chunk anywhere), and `indexing` while its
+chunks are being written. File and chunk counts of a base are computed from
+its files, so they cannot drift.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from agent_service.db.models import utcnow
+
+FileStatus = Literal["indexing", "indexed", "failed"]
+
+
+class KnowledgeBase(SQLModel, table=True):
+    __tablename__ = "knowledge_base"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=100)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    embedding_model: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class KnowledgeFile(SQLModel, table=True):
+    __tablename__ = "knowledge_file"
+    __table_args__ = (UniqueConstraint("kb_id", "name", name="uq_knowledge_file_kb_id_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kb_id: int = Field(foreign_key="knowledge_base.id", index=True)
+    name: str = Field(max_length=255)
+    size: int  # bytes
+    sha256: str = Field(max_length=64, index=True)
+    loader: str = Field(default="", max_length=64)
+    splitter: str = Field(default="", max_length=64)
+    chunk_size: int
+    chunk_overlap: int
+    chunk_count: int = 0
+    status: str = Field(default="indexing", max_length=16)
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class KnowledgeBasePublic(BaseModel):
+    name: str
+    description: str
+    embedding_model: str
+    file_count: int  # files whose status is `indexed`
+    chunk_count: int  # chunks of those files
+    created_at: datetime
+    updated_at: datetime
+
+
+class KnowledgeFilePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str
+    size: int
+    sha256: str
+    loader: str
+    splitter: str
+    chunk_size: int
+    chunk_overlap: int
+    chunk_count: int
+    status: FileStatus
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class FileResult(BaseModel):
+    """What became of one uploaded file.
+
+    `skipped`: the same content is already indexed in this base (`reason` names
+    the file), and `override` was not set; nothing was written.
+    """
+
+    name: str
+    status: Literal["indexed", "skipped", "failed"]
+    chunk_count: int = 0
+    reason: str | None = None  # why it failed or was skipped
+
+
+class SearchHit(BaseModel):
+    """One chunk found by a search. See `agent_service.knowledge.fusion` for what the scores mean."""
+
+    text: str
+    file: str
+    chunk_index: int
+    page: int | None = None  # 1-based, for PDFs
+    score: float  # fused relevance in (0, 1], higher is better
+    vector_score: float | None = None  # cosine similarity clamped to 0..1; None: not a vector candidate
+    keyword_score: float | None = None  # bm25 mapped to 0..1; None: no query term matched
+    metadata: dict[str, Any] = {}  # headings, CSV row, and what the loader knew

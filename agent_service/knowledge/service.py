@@ -1,0 +1,280 @@
+"""Knowledge bases as the API sees them: create, list, upload files, search.
+
+Every method is blocking and thread-safe: the API calls it in a worker thread.
+Writers of one base (uploads, deletes, reindexing) take turns; searches run
+alongside them and see only files that are fully indexed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from agent_service.config import Settings
+from agent_service.db.engine import Database
+from agent_service.errors import ServiceError
+from agent_service.knowledge import crud
+from agent_service.knowledge.embeddings import LazyEmbeddings, embedding_model_name
+from agent_service.knowledge.errors import (
+    EmbeddingModelMismatchError,
+    EmptyFileError,
+    EmptyKnowledgeBaseError,
+    FileTooLargeError,
+    KnowledgeBaseExistsError,
+    KnowledgeFileNotFoundError,
+)
+from agent_service.knowledge.fusion import fuse
+from agent_service.knowledge.ingest import Indexer, Progress, Upload
+from agent_service.knowledge.keyword_index import KeywordIndex
+from agent_service.knowledge.models import (
+    FileResult,
+    KnowledgeBase,
+    KnowledgeBasePublic,
+    KnowledgeFilePublic,
+    SearchHit,
+)
+from agent_service.knowledge.names import KnowledgeBasePaths, validate_file_name, validate_kb_name
+from agent_service.knowledge.splitter import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, check_chunking
+from agent_service.knowledge.vector_store import VectorIndex
+
+MAX_TOP_K = 100
+CANDIDATES_PER_HIT = 4  # each retriever proposes this many chunks per hit asked for (at least 20)
+
+
+class KnowledgeBaseService:
+    """Knowledge bases under `settings.kb_root`, their rows in `db`, embedded with `settings.embeddings`
+    (loaded on first use). Errors are `ServiceError`s that carry their HTTP status."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.db = db
+        self.kb_root = settings.kb_root
+        self.embedding_model = embedding_model_name(settings.embeddings)
+        self.embeddings = LazyEmbeddings(settings.embeddings)
+        self.max_file_bytes = int(settings.kb_max_file_mb * 1024 * 1024)
+        self.chroma_url = settings.chroma_url
+        self._vector_indexes: dict[str, VectorIndex] = {}
+        self._writers: dict[str, threading.RLock] = {}
+        self._guard = threading.Lock()
+
+    # Knowledge bases.
+
+    def create(self, *, name: str, description: str = "", embedding_model: str | None = None) -> KnowledgeBasePublic:
+        """A new, empty base. Files already in `<kb>/content/` (copied by hand) are kept; `reindex` indexes them."""
+        validate_kb_name(name)
+        model = embedding_model or self.embedding_model
+        if model != self.embedding_model:
+            raise EmbeddingModelMismatchError(
+                f"embedding model {model!r} is not the configured one ({self.embedding_model!r})"
+            )
+        with self._writer(name):
+            if self.db.call(crud.kb_exists, name=name):
+                raise KnowledgeBaseExistsError(f"knowledge base {name!r} already exists")
+            paths = self._paths(name)
+            # Indexes left by a base of that name that is gone from the database describe nothing.
+            self._vector_index(name).destroy()
+            self._forget(name)
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{paths.keyword_index}{suffix}").unlink(missing_ok=True)
+            paths.content.mkdir(parents=True, exist_ok=True)
+            self.db.call(crud.create_kb, name=name, description=description, embedding_model=model)
+        return self.get(name=name)
+
+    def list(self) -> list[KnowledgeBasePublic]:
+        return self.db.call(crud.list_kbs)
+
+    def get(self, *, name: str) -> KnowledgeBasePublic:
+        validate_kb_name(name)
+        return self.db.call(crud.kb_public, name=name)
+
+    def update(self, *, name: str, description: str) -> KnowledgeBasePublic:
+        validate_kb_name(name)
+        self.db.call(crud.update_kb, name=name, description=description)
+        return self.get(name=name)
+
+    def delete(self, *, name: str) -> None:
+        """Delete a base: its rows, its vector collection, its folder with every file."""
+        validate_kb_name(name)
+        with self._writer(name):
+            self.db.call(crud.delete_kb, name=name)
+            self._vector_index(name).destroy()
+            self._forget(name)
+            shutil.rmtree(self._paths(name).root, ignore_errors=True)
+
+    # Files.
+
+    def add_files(
+        self,
+        *,
+        name: str,
+        files: Sequence[tuple[str, bytes]],
+        override: bool = False,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        chunk_overlap: int = DEFAULT_CHUNK_OVERLAP,
+        progress: Progress | None = None,
+        max_file_bytes: int | None = None,
+    ) -> list[FileResult]:
+        """Store and index `files` (name, bytes), one result each, in order.
+
+        Refused whole, before anything is written: a bad or repeated name, an
+        empty file, a file over `max_file_bytes` (default: the setting), bad
+        chunking. After that each file succeeds or fails alone. Content that is
+        already indexed in this base is skipped unless `override`; a file with
+        an existing name and new content replaces the old one.
+        """
+        if not files:
+            raise ServiceError("no files to add")
+        check_chunking(chunk_size, chunk_overlap)
+        limit = self.max_file_bytes if max_file_bytes is None else max_file_bytes
+        names = [validate_file_name(file_name) for file_name, _ in files]
+        if len(set(names)) != len(names):
+            raise ServiceError("the same file name appears twice in one upload")
+        for file_name, data in files:
+            if not data:
+                raise EmptyFileError(f"file {file_name!r} is empty")
+            if len(data) > limit:
+                raise FileTooLargeError(f"file {file_name!r} has {len(data)} bytes, over the limit of {limit}")
+        uploads = [Upload(file_name, data, chunk_size, chunk_overlap) for file_name, data in files]
+        with self._writer(name):
+            indexer = self._indexer(name)
+            return indexer.index(uploads, override=override, progress=progress)
+
+    def list_files(self, *, name: str) -> list[KnowledgeFilePublic]:
+        kb = self._kb(name)
+        return [KnowledgeFilePublic.model_validate(row) for row in self.db.call(crud.list_files, kb_id=kb.id)]
+
+    def file_path(self, *, name: str, file_name: str) -> Path:
+        """Where the file's bytes are, as uploaded (for downloads)."""
+        kb = self._kb(name)
+        self.db.call(crud.get_file, kb_id=kb.id, name=validate_file_name(file_name))
+        path = self._paths(name).file(file_name)
+        if not path.is_file():
+            raise KnowledgeFileNotFoundError(f"file {file_name!r} is missing from the knowledge base's folder")
+        return path
+
+    def delete_file(self, *, name: str, file_name: str) -> None:
+        """Delete a file's row, then its chunks from both indexes, then its bytes."""
+        validate_file_name(file_name)
+        with self._writer(name):
+            kb = self._kb(name)
+            self.db.call(crud.get_file, kb_id=kb.id, name=file_name)
+            self.db.call(crud.delete_file, kb_id=kb.id, name=file_name)
+            self._vector_index(name).delete_file(file_name)
+            self._keyword_index(name).delete_file(file_name)
+            self._paths(name).file(file_name).unlink(missing_ok=True)
+            self.db.call(crud.touch_kb, kb_id=kb.id)
+
+    def reindex(self, *, name: str, progress: Progress | None = None) -> list[FileResult]:
+        """Rebuild both indexes from the files in `<kb>/content/`, including files
+        copied there by hand (with default chunking); a row whose file is gone fails."""
+        with self._writer(name):
+            indexer = self._indexer(name)
+            kb, paths = indexer.kb, indexer.paths
+            rows = {row.name: row for row in self.db.call(crud.list_files, kb_id=kb.id)}
+            on_disk = sorted(path.name for path in paths.content.iterdir() if path.is_file())
+            results: list[FileResult] = []
+            readable: list[str] = []
+            for file_name in on_disk:
+                try:
+                    readable.append(validate_file_name(file_name))
+                except ServiceError as exc:
+                    results.append(FileResult(name=file_name, status="failed", reason=str(exc)))
+
+            def uploads() -> Iterator[Upload]:
+                # One file's bytes in memory at a time.
+                for file_name in readable:
+                    row = rows.get(file_name)
+                    chunking = (
+                        (row.chunk_size, row.chunk_overlap) if row else (DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_OVERLAP)
+                    )
+                    yield Upload(file_name, paths.file(file_name).read_bytes(), *chunking)
+
+            self.db.call(crud.mark_files_indexing, kb_id=kb.id)
+            indexer.vectors.clear()
+            indexer.keywords.clear()
+            for file_name in rows.keys() - set(on_disk):
+                row = rows[file_name]
+                row.sqlmodel_update(
+                    {"status": "failed", "chunk_count": 0, "error": "the file is missing from content/"}
+                )
+                self.db.call(crud.save_file, row=row)
+                results.append(FileResult(name=file_name, status="failed", reason=row.error))
+            return results + indexer.index(uploads(), override=True, store_bytes=False, progress=progress)
+
+    # Search.
+
+    def search(self, *, name: str, query: str, top_k: int = 3, score_threshold: float = 0.0) -> list[SearchHit]:
+        """The `top_k` chunks that best match `query`, best first, each scoring at least
+        `score_threshold` (0..1; see `agent_service.knowledge.fusion` for the score)."""
+        if not query.strip():
+            raise ServiceError("the query is empty")
+        if not 1 <= top_k <= MAX_TOP_K:
+            raise ServiceError(f"top_k must be between 1 and {MAX_TOP_K}")
+        if not 0.0 <= score_threshold <= 1.0:
+            raise ServiceError("score_threshold must be between 0 and 1")
+        kb = self._kb(name)
+        self._check_model(kb)
+        visible = self.db.call(crud.indexed_file_names, kb_id=kb.id)
+        if not visible:
+            raise EmptyKnowledgeBaseError(f"knowledge base {name!r} has no indexed file to search")
+        candidates = max(CANDIDATES_PER_HIT * top_k, 20)
+        # Only files that are fully indexed: never half a file, nor one being replaced or deleted.
+        vector = self._vector_index(name).search(query, limit=candidates, files=visible)
+        keyword = self._keyword_index(name).search(query, limit=candidates, files=visible)
+        return fuse(vector, keyword, top_k=top_k, score_threshold=score_threshold)
+
+    def close(self) -> None:
+        """Release every open vector store (at shutdown)."""
+        with self._guard:
+            indexes, self._vector_indexes = list(self._vector_indexes.values()), {}
+        for index in indexes:
+            index.close()
+
+    # Helpers.
+
+    def _kb(self, name: str) -> KnowledgeBase:
+        return self.db.call(crud.get_kb, name=validate_kb_name(name))
+
+    def _check_model(self, kb: KnowledgeBase) -> None:
+        if kb.embedding_model != self.embedding_model:
+            raise EmbeddingModelMismatchError(
+                f"knowledge base {kb.name!r} was built with embedding model {kb.embedding_model!r}, "
+                f"but {self.embedding_model!r} is configured"
+            )
+
+    def _paths(self, name: str) -> KnowledgeBasePaths:
+        return KnowledgeBasePaths.under(self.kb_root, name)
+
+    def _writer(self, name: str) -> threading.RLock:
+        with self._guard:
+            return self._writers.setdefault(name, threading.RLock())
+
+    def _vector_index(self, name: str) -> VectorIndex:
+        with self._guard:
+            if name not in self._vector_indexes:
+                self._vector_indexes[name] = VectorIndex(
+                    kb_name=name,
+                    path=self._paths(name).vector_store,
+                    embeddings=self.embeddings,
+                    chroma_url=self.chroma_url,
+                )
+            return self._vector_indexes[name]
+
+    def _forget(self, name: str) -> None:
+        with self._guard:
+            self._vector_indexes.pop(name, None)
+
+    def _keyword_index(self, name: str) -> KeywordIndex:
+        return KeywordIndex(self._paths(name).keyword_index)
+
+    def _indexer(self, name: str) -> Indexer:
+        kb = self._kb(name)
+        self._check_model(kb)
+        return Indexer(
+            db=self.db,
+            kb=kb,
+            paths=self._paths(name),
+            vectors=self._vector_index(name),
+            keywords=self._keyword_index(name),
+        )

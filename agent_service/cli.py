@@ -1,4 +1,4 @@
-"""The `agent-service` command: `serve` runs the API, `chat` talks to it."""
+"""The `agent-service` command: `serve` runs the API, `chat` talks to it, `kb` manages knowledge bases."""
 
 from __future__ import annotations
 
@@ -29,6 +29,10 @@ def main(argv: list[str] | None = None) -> None:
     chat.add_argument("--history-len", type=int, default=10, help="turns of history to send (default 10)")
     chat.add_argument("--api-key", help="sent as Authorization: Bearer")
     chat.set_defaults(run=_chat)
+
+    from agent_service import kb_cli
+
+    kb_cli.add_commands(commands)
 
     args = parser.parse_args(argv)
     args.run(args)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from agent_service.agents.knowledge_tool import NAME, knowledge_search_tool
 from agent_service.agents.tool_registry import ToolRegistry
 from agent_service.config import Settings
 from agent_service.db.engine import Database, create_db_engine, migrate
+from agent_service.knowledge.service import KnowledgeBaseService
 from agent_service.llm.registry import ModelRegistry
 from agent_service.prompts import PromptStore
 
@@ -18,6 +20,7 @@ class Services:
     models: ModelRegistry
     prompts: PromptStore
     tools: ToolRegistry
+    knowledge: KnowledgeBaseService
 
     @classmethod
     def start(cls, settings: Settings) -> Services:
@@ -26,13 +29,17 @@ class Services:
         assert settings.database_url is not None  # filled in by Settings
         engine = create_db_engine(settings.database_url)
         migrate(engine)
+        db = Database(engine)
+        knowledge = KnowledgeBaseService(settings, db)
         return cls(
             settings=settings,
-            db=Database(engine),
+            db=db,
             models=ModelRegistry(settings),
             prompts=PromptStore(settings.prompts_dir),
-            tools=ToolRegistry.load(settings.tools_dir),
+            tools=ToolRegistry.load(settings.tools_dir, {NAME: lambda: knowledge_search_tool(knowledge)}),
+            knowledge=knowledge,
         )
 
     def close(self) -> None:
+        self.knowledge.close()
         self.db.engine.dispose()

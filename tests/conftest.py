@@ -61,6 +61,7 @@ def make_settings(tmp_path: Path, upstream: FakeOpenAI) -> Callable[..., Setting
             "kb_root": tmp_path / "knowledge_base",
             "prompts_dir": REPO / "prompts",
             "tools_dir": REPO / "tools",
+            "embeddings": {"provider": "fake"},  # deterministic; the real MiniLM has its own tests
             "models": {
                 "gpt-test": {
                     "provider": "openai",

@@ -13,6 +13,7 @@ import importlib.util
 import inspect
 import sys
 import traceback
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -72,27 +73,44 @@ def _short_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
-class ToolRegistry:
-    """The tools found in one folder, by name, plus the modules that failed."""
+ToolFactory = Callable[[], BaseTool]
 
-    def __init__(self, tools: dict[str, tuple[BaseTool, str]], errors: list[ToolLoadError]) -> None:
+
+class ToolRegistry:
+    """The tools found in one folder, by name, plus the modules that failed.
+
+    Built-in tools of the service come as factories, called each time the tool
+    is used, so a description that lists live data (the knowledge bases) is current.
+    """
+
+    def __init__(
+        self,
+        tools: dict[str, tuple[ToolFactory, str]],
+        errors: list[ToolLoadError],
+        *,
+        tools_dir: Path,
+        builtins: Mapping[str, ToolFactory],
+    ) -> None:
         self._tools = tools
         self.errors = errors
+        self.tools_dir = tools_dir
+        self.builtins = builtins
 
     @classmethod
-    def load(cls, tools_dir: Path, extra: list[BaseTool] = ()) -> ToolRegistry:  # type: ignore[assignment]
-        tools: dict[str, tuple[BaseTool, str]] = {}
+    def load(cls, tools_dir: Path, builtins: Mapping[str, ToolFactory] | None = None) -> ToolRegistry:
+        builtins = builtins or {}
+        tools: dict[str, tuple[ToolFactory, str]] = {}
         errors: list[ToolLoadError] = []
 
-        def register(tool: BaseTool, source: str) -> None:
-            if tool.name in tools:
+        def register(name: str, factory: ToolFactory, source: str) -> None:
+            if name in tools:
                 raise DuplicateToolError(
-                    f"two tools are named {tool.name!r}: in {tools[tool.name][1]} and in {source}; rename one"
+                    f"two tools are named {name!r}: in {tools[name][1]} and in {source}; rename one"
                 )
-            tools[tool.name] = (tool, source)
+            tools[name] = (factory, source)
 
-        for tool in extra:
-            register(tool, "agent_service")
+        for name, factory in builtins.items():
+            register(name, factory, "agent_service")
         paths = sorted(tools_dir.glob("*.py")) if tools_dir.is_dir() else []
         for path in paths:
             if path.name.startswith("_"):
@@ -103,36 +121,43 @@ class ToolRegistry:
                 errors.append(ToolLoadError(module=path.name, error=_short_error(exc)))
                 continue
             for tool in module_tools:
-                register(tool, path.name)
-        return cls(tools, errors)
+                register(tool.name, lambda tool=tool: tool, path.name)
+        return cls(tools, errors, tools_dir=tools_dir, builtins=builtins)
+
+    def reload(self) -> ToolRegistry:
+        """The same folder and built-ins, read again."""
+        return self.load(self.tools_dir, self.builtins)
 
     def names(self) -> list[str]:
         return list(self._tools)
 
     def get(self, name: str) -> BaseTool:
         try:
-            return self._tools[name][0]
+            return self._tools[name][0]()
         except KeyError:
             raise NotFoundError(f"unknown tool {name!r}; available: {', '.join(self._tools) or 'none'}") from None
 
     def select(self, names: list[str] | None) -> list[BaseTool]:
         """The tools an agent may use: all of them, or an allow-list (every name must exist)."""
         if names is None:
-            return [tool for tool, _ in self._tools.values()]
+            return [factory() for factory, _ in self._tools.values()]
         unknown = [name for name in names if name not in self._tools]
         if unknown:
             raise ServiceError(f"unknown tools {unknown}; available: {', '.join(self._tools) or 'none'}")
-        return [self._tools[name][0] for name in dict.fromkeys(names)]
+        return [self._tools[name][0]() for name in dict.fromkeys(names)]
 
     def describe(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "name": name,
-                "description": inspect.cleandoc(tool.description),
-                "args_schema": tool.tool_call_schema.model_json_schema()
-                if isinstance(tool.tool_call_schema, type)
-                else tool.tool_call_schema,
-                "module": source,
-            }
-            for name, (tool, source) in self._tools.items()
-        ]
+        described = []
+        for name, (factory, source) in self._tools.items():
+            tool = factory()
+            described.append(
+                {
+                    "name": name,
+                    "description": inspect.cleandoc(tool.description),
+                    "args_schema": tool.tool_call_schema.model_json_schema()
+                    if isinstance(tool.tool_call_schema, type)
+                    else tool.tool_call_schema,
+                    "module": source,
+                }
+            )
+        return described

@@ -8,10 +8,21 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from agent_service import __version__
-from agent_service.api import agent, chat, conversations, health, models, tools
+from agent_service.api import (
+    agent,
+    chat,
+    chatchat_kb,
+    conversations,
+    health,
+    kb_chat,
+    knowledge_bases,
+    models,
+    tools,
+)
 from agent_service.api.deps import require_api_key
 from agent_service.api.errors import install_error_handlers
 from agent_service.config import Settings, get_settings
+from agent_service.knowledge.discover import start_indexing_bases_found_on_disk
 from agent_service.services import Services
 
 
@@ -20,6 +31,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # In the background: start-up stays fast while the shipped samples are indexed.
+        app.state.discovery = start_indexing_bases_found_on_disk(services.knowledge)
         yield
         services.close()
 
@@ -32,6 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(models.router, dependencies=protected)
     app.include_router(chat.router, dependencies=protected)
     app.include_router(agent.router, dependencies=protected)
+    app.include_router(kb_chat.router, dependencies=protected)
     app.include_router(conversations.router, dependencies=protected)
     app.include_router(tools.router, dependencies=protected)
+    app.include_router(knowledge_bases.router, dependencies=protected)
+    app.include_router(chatchat_kb.router, dependencies=protected)
     return app

@@ -73,6 +73,14 @@ class AgentChatRequest(ChatRequestBase):
     tools: list[str] | None = Field(None, description="Allow-list of tool names; null means every tool.")
 
 
+class KnowledgeBaseChatRequest(ChatRequestBase):
+    knowledge_base_name: str
+    top_k: int = Field(3, ge=1, le=100)
+    score_threshold: float = Field(
+        0.0, ge=0.0, le=1.0, description="Minimum relevance of a source, 0..1, higher is better."
+    )
+
+
 class FeedbackRequest(BaseModel):
     message_id: str = Field(max_length=32)
     score: int = Field(ge=0, le=100, description="0-100, higher is better.")

@@ -9,7 +9,6 @@ from fastapi import APIRouter, HTTPException
 from langchain_core.tools import ToolException
 from pydantic import BaseModel, Field, ValidationError
 
-from agent_service.agents.tool_registry import ToolRegistry
 from agent_service.api.deps import ServicesDep
 from agent_service.chains.answer import describe_error
 
@@ -51,5 +50,5 @@ async def call_tool(body: ToolCallRequest, services: ServicesDep) -> dict[str, A
 @router.post("/reload")
 def reload_tools(services: ServicesDep) -> dict[str, Any]:
     """Read the tools dir again; a duplicate name keeps the tools already loaded."""
-    services.tools = ToolRegistry.load(services.settings.tools_dir)
+    services.tools = services.tools.reload()
     return list_tools(services)

@@ -21,12 +21,17 @@ def build_messages(
     history: list[BaseMessage],
     context_window: int,
     max_tokens: int | None,
+    **variables: str,
 ) -> list[BaseMessage]:
-    """The messages for the model, the history trimmed (oldest first) to fit."""
-    prompt = template.format(**_variables(template, input=query, history=""))
+    """The messages for the model, the history trimmed (oldest first) to fit.
+
+    `variables` fill the template's other names (e.g. `context` for knowledge-base chat).
+    """
+    prompt = template.format(**_variables(template, input=query, history="", **variables))
     history = fit_history(history, history_budget(context_window=context_window, max_tokens=max_tokens, prompt=prompt))
     if "history" in template.input_variables:
-        return [HumanMessage(template.format(**_variables(template, input=query, history=history_as_text(history))))]
+        text = history_as_text(history)
+        return [HumanMessage(template.format(**_variables(template, input=query, history=text, **variables)))]
     return [*history, HumanMessage(prompt)]
 
 

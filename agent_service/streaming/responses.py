@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from datetime import UTC, datetime
+from typing import TypeVar
 
+from pydantic import BaseModel
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from agent_service.streaming.events import StreamEvent, to_sse
+from agent_service.streaming.events import to_sse
+
+T = TypeVar("T")
 
 PING_SECONDS = 15
 
@@ -19,13 +23,13 @@ def _ping() -> ServerSentEvent:
     return ServerSentEvent(comment=f"ping - {datetime.now(UTC):%Y-%m-%d %H:%M:%S.%f}")
 
 
-async def _frames(events: AsyncIterator[StreamEvent]) -> AsyncIterator[ServerSentEvent]:
+async def _frames(events: AsyncIterator[BaseModel]) -> AsyncIterator[ServerSentEvent]:
     async with aclosing(events):
         async for event in events:
             yield to_sse(event)
 
 
-def sse_response(events: AsyncIterator[StreamEvent]) -> EventSourceResponse:
+def sse_response(events: AsyncIterator[BaseModel]) -> EventSourceResponse:
     return EventSourceResponse(
         _frames(events),
         sep="\r\n",
@@ -35,7 +39,7 @@ def sse_response(events: AsyncIterator[StreamEvent]) -> EventSourceResponse:
     )
 
 
-async def collect(events: AsyncIterator[StreamEvent]) -> list[StreamEvent]:
+async def collect(events: AsyncIterator[T]) -> list[T]:
     """Run a stream to its end (for `stream: false`)."""
     async with aclosing(events):
         return [event async for event in events]

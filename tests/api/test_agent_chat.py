@@ -144,7 +144,7 @@ async def test_native_tool_calling_agent(agent_client, upstream: FakeOpenAI):
     assert types(events) == ["metadata", "tool_start", "tool_end", "token", "final_answer", "done"]
     assert events[-2]["final_answer"] == "It is 9."
     first, second = upstream.requests
-    assert [t["function"]["name"] for t in first["tools"]] == ["calculator", "boom", "slow"]
+    assert [t["function"]["name"] for t in first["tools"]] == ["search_knowledge_base", "calculator", "boom", "slow"]
     tool_message = second["messages"][-1]
     assert tool_message["role"] == "tool" and tool_message["content"] == "9"
 
@@ -283,3 +283,23 @@ async def test_embedded_model_runs_the_react_agent_to_the_end(make_settings, too
     assert types(events)[0] == "metadata"
     assert types(events)[-2:] == ["final_answer", "done"]
     app.state.services.close()
+
+
+async def test_agent_searches_a_knowledge_base(agent_client, agent_app, upstream: FakeOpenAI):
+    await agent_client.post(
+        "/knowledge_bases", json={"name": "appliances", "description": "Manuals of home appliances"}
+    )
+    doc = ("pumps.txt", b"Error E-7731 means the pump lost pressure.")
+    await agent_client.post("/knowledge_bases/appliances/files", files=[("files", doc)])
+    upstream.enqueue(
+        'Action: search_knowledge_base\nAction Input: {"knowledge_base": "appliances", "query": "E-7731"}',
+        "Final Answer: The pump lost pressure.",
+    )
+
+    events = await agent_chat(agent_client, query="What is error E-7731?", tools=["search_knowledge_base"])
+
+    end = next(e for e in events if e["type"] == "tool_end")
+    assert end["tool"] == "search_knowledge_base" and "[1] (pumps.txt) Error E-7731" in end["output"]
+    first_prompt = prompt_text(upstream.requests[0])
+    assert "- appliances: Manuals of home appliances" in first_prompt  # the tool's description lists the bases
+    assert events[-2]["final_answer"] == "The pump lost pressure."

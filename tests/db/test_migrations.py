@@ -10,8 +10,8 @@ from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
 from agent_service.db import models  # noqa: F401 - registers the tables
-from agent_service.knowledge import models as knowledge_models  # noqa: F401
 from agent_service.db.engine import create_db_engine, migrate
+from agent_service.knowledge import models as knowledge_models  # noqa: F401
 
 
 def test_migrated_schema_matches_the_models(tmp_path: Path):
@@ -22,7 +22,9 @@ def test_migrated_schema_matches_the_models(tmp_path: Path):
         differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
 
     assert differences == []
-    assert {"conversation", "message", "tool_call", "knowledge_base", "knowledge_file"} <= set(inspect(engine).get_table_names())
+    assert {"conversation", "message", "tool_call", "knowledge_base", "knowledge_file"} <= set(
+        inspect(engine).get_table_names()
+    )
 
 
 def test_migrating_twice_is_harmless(tmp_path: Path):

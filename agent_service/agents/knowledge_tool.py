@@ -1,0 +1,45 @@
+"""`search_knowledge_base`: the agent's way into the user's knowledge bases.
+
+Built afresh each time it is used, so its description lists the knowledge
+bases (and what each holds) as they are now, and the model can pick one.
+"""
+
+from __future__ import annotations
+
+from langchain_core.tools import BaseTool, StructuredTool, ToolException
+from pydantic import BaseModel, Field
+
+from agent_service.errors import ServiceError
+from agent_service.knowledge.service import KnowledgeBaseService
+
+NAME = "search_knowledge_base"
+TOP_K = 3
+
+
+class SearchKnowledgeBase(BaseModel):
+    knowledge_base: str = Field(description="The name of the knowledge base to search.")
+    query: str = Field(description="What to look for, in a few words or a question.")
+
+
+def knowledge_search_tool(service: KnowledgeBaseService) -> BaseTool:
+    bases = service.list()
+    listing = "\n".join(f"- {kb.name}: {kb.description or 'no description'}" for kb in bases) or "- (none yet)"
+
+    def search_knowledge_base(knowledge_base: str, query: str) -> str:
+        try:
+            hits = service.search(name=knowledge_base, query=query, top_k=TOP_K)
+        except ServiceError as exc:
+            raise ToolException(str(exc)) from None
+        if not hits:
+            return f"Nothing relevant found in {knowledge_base!r}."
+        return "\n\n".join(f"[{n}] ({hit.file}) {hit.text}" for n, hit in enumerate(hits, start=1))
+
+    return StructuredTool.from_function(
+        func=search_knowledge_base,
+        name=NAME,
+        description=(
+            "Search the user's documents in a knowledge base; returns the most relevant passages with their files. "
+            f"Knowledge bases:\n{listing}"
+        ),
+        args_schema=SearchKnowledgeBase,
+    )

@@ -1,0 +1,142 @@
+"""`/knowledge_bases`: create bases, upload files, search them.
+
+Storage work is blocking (parsing, embedding, Chroma): it runs in worker
+threads so the service keeps answering while a base is being indexed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import anyio.to_thread
+from fastapi import APIRouter, File, Form, Response, UploadFile, status
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+
+from agent_service.api.deps import ServicesDep
+from agent_service.knowledge.models import FileResult, KnowledgeBasePublic, KnowledgeFilePublic, SearchHit
+from agent_service.knowledge.service import KnowledgeBaseService
+from agent_service.knowledge.splitter import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
+from agent_service.streaming.progress import ProgressDone, with_progress
+from agent_service.streaming.responses import sse_response
+
+router = APIRouter(prefix="/knowledge_bases", tags=["knowledge bases"])
+
+
+class KnowledgeBaseCreate(BaseModel):
+    name: str
+    description: str = ""
+    embedding_model: str | None = Field(None, description="Must be the configured one; empty means that.")
+
+
+class KnowledgeBaseUpdate(BaseModel):
+    description: str
+
+
+class SearchRequest(BaseModel):
+    query: str
+    top_k: int = Field(3, ge=1, le=100)
+    score_threshold: float = Field(0.0, ge=0.0, le=1.0, description="Relevance 0..1, higher is better.")
+
+
+async def run(work: Any, /, **kwargs: Any) -> Any:
+    return await anyio.to_thread.run_sync(lambda: work(**kwargs))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=KnowledgeBasePublic)
+async def create_knowledge_base(body: KnowledgeBaseCreate, services: ServicesDep):
+    return await run(
+        services.knowledge.create, name=body.name, description=body.description, embedding_model=body.embedding_model
+    )
+
+
+@router.get("", response_model=list[KnowledgeBasePublic])
+async def list_knowledge_bases(services: ServicesDep):
+    return await run(services.knowledge.list)
+
+
+@router.get("/{kb}", response_model=KnowledgeBasePublic)
+async def get_knowledge_base(kb: str, services: ServicesDep):
+    return await run(services.knowledge.get, name=kb)
+
+
+@router.patch("/{kb}", response_model=KnowledgeBasePublic)
+async def update_knowledge_base(kb: str, body: KnowledgeBaseUpdate, services: ServicesDep):
+    return await run(services.knowledge.update, name=kb, description=body.description)
+
+
+@router.delete("/{kb}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_knowledge_base(kb: str, services: ServicesDep) -> Response:
+    await run(services.knowledge.delete, name=kb)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+async def read_uploads(files: list[UploadFile]) -> list[tuple[str, bytes]]:
+    return [(upload.filename or "", await upload.read()) for upload in files]
+
+
+def _indexing(service: KnowledgeBaseService, method: str, **kwargs: Any) -> AsyncIterator[Any]:
+    """Progress events, then `done` with the per-file results."""
+
+    async def events() -> AsyncIterator[Any]:
+        async for item in with_progress(lambda report: getattr(service, method)(progress=report, **kwargs)):
+            yield item if isinstance(item, BaseModel) else ProgressDone(results=item)
+
+    return events()
+
+
+@router.post("/{kb}/files", response_model=list[FileResult])
+async def upload_files(
+    kb: str,
+    services: ServicesDep,
+    files: Annotated[list[UploadFile], File(description="One or more files.")],
+    override: Annotated[bool, Form()] = False,
+    chunk_size: Annotated[int, Form()] = DEFAULT_CHUNK_SIZE,
+    chunk_overlap: Annotated[int, Form()] = DEFAULT_CHUNK_OVERLAP,
+    stream: Annotated[bool, Form(description="Stream progress as SSE.")] = False,
+):
+    """Store and index files; each succeeds or fails alone (`status`, `reason`)."""
+    await run(services.knowledge.get, name=kb)  # a missing base is a 404, not a stream
+    kwargs = dict(
+        name=kb,
+        files=await read_uploads(files),
+        override=override,
+        chunk_size=chunk_size,
+        chunk_overlap=chunk_overlap,
+    )
+    if stream:
+        return sse_response(_indexing(services.knowledge, "add_files", **kwargs))
+    return await run(services.knowledge.add_files, **kwargs)
+
+
+@router.get("/{kb}/files", response_model=list[KnowledgeFilePublic])
+async def list_files(kb: str, services: ServicesDep):
+    return await run(services.knowledge.list_files, name=kb)
+
+
+@router.get("/{kb}/files/{file_name}")
+async def download_file(kb: str, file_name: str, services: ServicesDep) -> FileResponse:
+    path = await run(services.knowledge.file_path, name=kb, file_name=file_name)
+    return FileResponse(path, filename=file_name)
+
+
+@router.delete("/{kb}/files/{file_name}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_file(kb: str, file_name: str, services: ServicesDep) -> Response:
+    await run(services.knowledge.delete_file, name=kb, file_name=file_name)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{kb}/reindex")
+async def reindex(kb: str, services: ServicesDep):
+    """Rebuild the indexes from the files in the base's folder; SSE progress (total, done, current file)."""
+    await run(services.knowledge.get, name=kb)
+    return sse_response(_indexing(services.knowledge, "reindex", name=kb))
+
+
+@router.post("/{kb}/search", response_model=list[SearchHit])
+async def search(kb: str, body: SearchRequest, services: ServicesDep):
+    """Hybrid search (vectors + keywords, fused by rank); `score` is relevance in 0..1."""
+    return await run(
+        services.knowledge.search, name=kb, query=body.query, top_k=body.top_k, score_threshold=body.score_threshold
+    )

@@ -1,0 +1,86 @@
+"""/chat/knowledge_base_chat: sources first, then an answer that cites them."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.conftest import Rows
+from tests.fake_openai import FakeOpenAI
+from tests.sse import parse_frames, types
+
+DOCS = [
+    ("pumps.md", b"# Pumps\n\nError E-7731 means the pump lost pressure. Check the valve first.\n"),
+    ("filters.md", b"# Filters\n\nRinse the filter with warm water every month.\n"),
+]
+
+
+async def knowledge_base(client: httpx.AsyncClient) -> None:
+    await client.post("/knowledge_bases", json={"name": "appliances", "description": "Manuals"})
+    await client.post("/knowledge_bases/appliances/files", files=[("files", doc) for doc in DOCS])
+
+
+async def kb_chat(client: httpx.AsyncClient, **body) -> httpx.Response:
+    defaults = {"knowledge_base_name": "appliances", "model_name": "gpt-test", "stream": True}
+    return await client.post("/chat/knowledge_base_chat", json={**defaults, **body})
+
+
+async def test_stream_has_sources_then_a_cited_answer(client, upstream: FakeOpenAI, rows: Rows):
+    await knowledge_base(client)
+    upstream.enqueue("E-7731 means lost pressure [1].")
+
+    events = parse_frames((await kb_chat(client, query="What does E-7731 mean?", top_k=2)).text)
+
+    assert types(events) == ["metadata", "docs", "token", "done"]
+    docs = events[1]
+    first = docs["sources"][0]
+    assert first["index"] == 1 and first["file"] == "pumps.md" and 0 < first["score"] <= 1
+    assert "E-7731" in first["snippet"]
+    assert first["url"].endswith("/knowledge_bases/appliances/files/pumps.md")
+    assert docs["docs"][0].startswith("出处 [1] [pumps.md](")
+    assert events[-1]["docs"] == docs["docs"]  # Chatchat's client keeps the docs of the last event
+    assert all(e["answer"] == e["text"] for e in events if e["type"] == "token")
+
+    prompt = upstream.requests[-1]["messages"][-1]["content"]
+    assert "[1] (pumps.md)\n# Pumps" in prompt or "[1] (pumps.md)" in prompt
+    assert "Question: What does E-7731 mean?" in prompt
+
+    answer = rows.messages()[-1]
+    assert answer.content == "E-7731 means lost pressure [1]."
+    assert answer.meta["sources"][0]["file"] == "pumps.md"
+    assert rows.conversations()[0].chat_type == "knowledge_base_chat"
+
+    download = await client.get(first["url"].replace("http://testserver", ""))
+    assert download.content == DOCS[0][1]
+
+
+async def test_nothing_relevant_uses_the_dedicated_prompt(client, upstream: FakeOpenAI):
+    await knowledge_base(client)
+    upstream.enqueue("The knowledge base does not cover that.")
+
+    events = parse_frames((await kb_chat(client, query="Who won the 1998 world cup?", score_threshold=0.9)).text)
+
+    assert events[1]["sources"] == [] and "未找到相关文档" in events[1]["docs"][0]
+    prompt = upstream.requests[-1]["messages"][-1]["content"]
+    assert "nothing relevant was found" in prompt
+
+
+async def test_non_stream_and_history(client, upstream: FakeOpenAI):
+    await knowledge_base(client)
+    upstream.enqueue("Every month [1].", "Warm water [1].")
+    first = (await kb_chat(client, query="How often do I rinse the filter?", stream=False)).json()
+
+    second = await kb_chat(
+        client, query="With what?", stream=False, conversation_id=first["conversation_id"], history_len=1
+    )
+
+    assert first["answer"] == "Every month [1]." and first["sources"][0]["file"] == "filters.md"
+    sent = [m["content"] for m in upstream.requests[-1]["messages"]]
+    assert sent[:2] == ["How often do I rinse the filter?", "Every month [1]."]
+    assert second.json()["answer"] == "Warm water [1]."
+
+
+async def test_a_missing_knowledge_base_is_a_404_and_writes_nothing(client, upstream: FakeOpenAI, rows: Rows):
+    response = await kb_chat(client, query="hi", knowledge_base_name="nope")
+
+    assert response.status_code == 404 and "nope" in response.json()["msg"]
+    assert rows.messages() == [] and upstream.requests == []

@@ -1,0 +1,148 @@
+"""/knowledge_bases through HTTP: the whole life of a knowledge base, and bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from agent_service.api.app import create_app
+from tests.knowledge.documents import make_docx, make_pdf
+from tests.sse import parse_frames
+
+GBK_TEXT = "知识库支持中文检索。水泵的维修方法写在第三章。"
+FILES = [
+    ("中文说明.txt", GBK_TEXT.encode("gbk")),
+    ("manual.pdf", make_pdf([["Pump manual.", "Installation steps."], ["Error E-7731: the pump lost pressure."]])),
+    ("guide.md", b"# Guide\n\n## Cleaning\n\nRinse the filter with warm water every month.\n"),
+    ("notes.docx", make_docx([("h1", "Notes"), ("p", "The warranty lasts two years from purchase.")])),
+    ("program.exe", b"MZ\x90\x00binary"),
+]
+
+
+def multipart(files: list[tuple[str, bytes]]) -> list[tuple[str, tuple[str, bytes]]]:
+    return [("files", (name, data)) for name, data in files]
+
+
+async def create(client: httpx.AsyncClient, name: str = "appliances", description: str = "Manuals") -> httpx.Response:
+    return await client.post("/knowledge_bases", json={"name": name, "description": description})
+
+
+async def test_the_life_of_a_knowledge_base(client: httpx.AsyncClient, tmp_path: Path):
+    created = await create(client)
+    assert created.status_code == 201 and created.json()["embedding_model"]
+
+    uploaded = await client.post("/knowledge_bases/appliances/files", files=multipart(FILES))
+    results = {r["name"]: r for r in uploaded.json()}
+    assert uploaded.status_code == 200
+    assert {name for name, r in results.items() if r["status"] == "indexed"} == {
+        "中文说明.txt",
+        "manual.pdf",
+        "guide.md",
+        "notes.docx",
+    }
+    assert results["program.exe"]["status"] == "failed" and ".exe" in results["program.exe"]["reason"]
+
+    listed = {f["name"]: f for f in (await client.get("/knowledge_bases/appliances/files")).json()}
+    assert listed["manual.pdf"]["status"] == "indexed" and listed["manual.pdf"]["chunk_count"] >= 1
+    assert listed["program.exe"]["status"] == "failed"
+    base = (await client.get("/knowledge_bases/appliances")).json()
+    assert base["file_count"] == 4 and base["chunk_count"] >= 4
+
+    chinese = (await client.post("/knowledge_bases/appliances/search", json={"query": "水泵维修"})).json()
+    assert chinese[0]["file"] == "中文说明.txt" and chinese[0]["text"] == GBK_TEXT
+    assert 0 < chinese[0]["score"] <= 1
+    code = (await client.post("/knowledge_bases/appliances/search", json={"query": "E-7731", "top_k": 1})).json()
+    assert code[0]["file"] == "manual.pdf" and code[0]["page"] == 2
+
+    download = await client.get("/knowledge_bases/appliances/files/中文说明.txt")
+    assert download.content == GBK_TEXT.encode("gbk")
+
+    assert (await client.delete("/knowledge_bases/appliances/files/manual.pdf")).status_code == 204
+    after = (await client.post("/knowledge_bases/appliances/search", json={"query": "E-7731", "top_k": 10})).json()
+    assert "manual.pdf" not in {hit["file"] for hit in after}
+    assert not (tmp_path / "knowledge_base" / "appliances" / "content" / "manual.pdf").exists()
+
+    assert (await client.patch("/knowledge_bases/appliances", json={"description": "Home"})).json()[
+        "description"
+    ] == "Home"
+    assert (await client.delete("/knowledge_bases/appliances")).status_code == 204
+    assert (await client.get("/knowledge_bases/appliances")).status_code == 404
+    assert not (tmp_path / "knowledge_base" / "appliances").exists()
+    assert (await client.get("/knowledge_bases")).json() == []
+
+
+async def test_the_same_content_again_is_skipped_unless_override(client: httpx.AsyncClient):
+    await create(client)
+    files = multipart([("guide.md", b"# Guide\n\nRinse the filter.\n")])
+    await client.post("/knowledge_bases/appliances/files", files=files)
+
+    again = (await client.post("/knowledge_bases/appliances/files", files=files)).json()
+    forced = (await client.post("/knowledge_bases/appliances/files", files=files, data={"override": "true"})).json()
+
+    assert again[0]["status"] == "skipped"
+    assert forced[0]["status"] == "indexed"
+
+
+async def test_upload_and_reindex_stream_progress(client: httpx.AsyncClient):
+    await create(client)
+    body = "\n\n".join(f"Paragraph {n} about pumps, filters and valves." for n in range(40))
+
+    upload = await client.post(
+        "/knowledge_bases/appliances/files",
+        files=multipart([("long.txt", body.encode())]),
+        data={"stream": "true", "chunk_size": "100", "chunk_overlap": "0"},
+    )
+    reindex = await client.post("/knowledge_bases/appliances/reindex")
+
+    for response in (upload, reindex):
+        events = parse_frames(response.text)
+        progress = [e for e in events if e["type"] == "progress"]
+        assert progress and progress[-1]["done"] == progress[-1]["total"] > 1
+        assert progress[-1]["current_file"] == "long.txt"
+        assert events[-1]["type"] == "done" and events[-1]["results"][0]["status"] == "indexed"
+
+
+BAD_NAMES = ["..", ".", "a\\b", "bad\x00name", " padded "]
+
+
+@pytest.mark.parametrize("name", BAD_NAMES)
+async def test_names_that_leave_their_folder_are_refused(client: httpx.AsyncClient, name: str, tmp_path: Path):
+    response = await create(client, name=name)
+
+    assert response.status_code == 400 and "name" in response.json()["msg"]
+    assert (await client.get("/knowledge_bases")).json() == []
+
+
+async def test_bad_file_names_and_sizes(make_settings, tmp_path: Path):
+    app = create_app(make_settings(kb_max_file_mb=0.001))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        await create(client)
+        traversal = await client.post("/knowledge_bases/appliances/files", files=multipart([("../x.txt", b"hi")]))
+        empty = await client.post("/knowledge_bases/appliances/files", files=multipart([("empty.txt", b"")]))
+        large = await client.post("/knowledge_bases/appliances/files", files=multipart([("big.txt", b"x" * 5000)]))
+        missing = await client.post("/knowledge_bases/nope/files", files=multipart([("a.txt", b"hi")]))
+        empty_search = await client.post("/knowledge_bases/appliances/search", json={"query": "anything"})
+        files = (await client.get("/knowledge_bases/appliances/files")).json()
+
+    assert traversal.status_code == 400 and "must not be a path" in traversal.json()["msg"]
+    assert empty.status_code == 400 and "empty" in empty.json()["msg"]
+    assert large.status_code == 413
+    assert missing.status_code == 404
+    assert empty_search.status_code == 400 and "no indexed file" in empty_search.json()["msg"]
+    assert files == []
+    assert list((tmp_path / "knowledge_base" / "appliances" / "content").iterdir()) == []
+    app.state.services.close()
+
+
+async def test_duplicate_and_missing_bases(client: httpx.AsyncClient):
+    await create(client)
+
+    duplicate = await create(client)
+    missing = await client.get("/knowledge_bases/nope")
+    empty = await create(client, name="")
+
+    assert duplicate.status_code == 409 and "already exists" in duplicate.json()["msg"]
+    assert missing.status_code == 404
+    assert empty.status_code == 400

@@ -1,0 +1,47 @@
+"""`agent-service kb ...` manages knowledge bases from the shell."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent_service import cli
+
+
+def run(*args: str) -> None:
+    cli.main(["kb", *args])
+
+
+def test_create_add_list_search_reindex_delete(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys):
+    monkeypatch.setenv("AGENT_SERVICE_KB_ROOT", str(tmp_path / "kb"))
+    monkeypatch.setenv("AGENT_SERVICE_EMBEDDINGS", '{"provider": "fake"}')
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "pumps.txt").write_text("Error E-7731 means the pump lost pressure.")
+    (docs / "filters.md").write_text("# Filters\n\nRinse the filter every month.")
+
+    run("create", "home", "--description", "Manuals")
+    run("add", "home", str(docs))
+    run("list")
+    run("list", "home")
+    run("search", "home", "E-7731", "--top-k", "1")
+    run("reindex", "home")
+    run("delete", "home")
+    captured = capsys.readouterr()
+
+    out = captured.out.splitlines()
+    assert out[0] == "created home (embeddings: fake)"
+    assert " indexed  pumps.txt  (1 chunks)" in out
+    assert "home  2 files  2 chunks  Manuals" in out
+    assert "1.000  pumps.txt#0  Error E-7731 means the pump lost pressure." in out
+    assert out[-1] == "deleted home"
+    assert "[##############################] 2/2" in captured.err  # the progress bar
+
+
+def test_errors_are_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("AGENT_SERVICE_KB_ROOT", str(tmp_path / "kb"))
+    monkeypatch.setenv("AGENT_SERVICE_EMBEDDINGS", '{"provider": "fake"}')
+
+    with pytest.raises(SystemExit, match="^error: knowledge base 'nope' not found$"):
+        run("search", "nope", "anything")

@@ -30,7 +30,7 @@ from langchain_core.exceptions import OutputParserException
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel
 
-from agent_service.agents.react_parser import action_from_dict, clean_tool_name, parse_json_object
+from agent_service.agents.react_parser import action_from_dict, clean_tool_name, close_truncated, parse_json_object
 
 # ChatGLM3 ends its turn by emitting the role token of whoever speaks next.
 GLM3_STOP_SEQUENCES: list[str] = ["<|observation|>", "<|user|>"]
@@ -160,7 +160,7 @@ def _find_call(code: str) -> tuple[ast.Call, str] | None:
         snippet = snippet[:fence]
     snippet = snippet.strip()
     # As written; cut at the last ")" (prose after the call); closed (truncated).
-    candidates = [snippet, snippet[: snippet.rfind(")") + 1], _close_call(snippet)]
+    candidates = [snippet, snippet[: snippet.rfind(")") + 1], close_truncated(snippet)]
     for candidate in candidates:
         try:
             tree = ast.parse(candidate)
@@ -170,30 +170,6 @@ def _find_call(code: str) -> tuple[ast.Call, str] | None:
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "tool_call":
                 return node, candidate
     return None
-
-
-def _close_call(snippet: str) -> str:
-    """Close an unterminated string and open brackets of a truncated call."""
-    stack: list[str] = []
-    quote: str | None = None
-    escaped = False
-    pairs = {"(": ")", "[": "]", "{": "}"}
-    for char in snippet:
-        if quote:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == quote:
-                quote = None
-        elif char in "\"'":
-            quote = char
-        elif char in pairs:
-            stack.append(pairs[char])
-        elif stack and char == stack[-1]:
-            stack.pop()
-    closed = snippet + (quote or "")
-    return closed.rstrip().rstrip(",") + "".join(reversed(stack))
 
 
 def _literal(node: ast.expr, source: str) -> Any:

@@ -190,7 +190,7 @@ def parse_json_object(text: str) -> dict[str, Any] | None:
     if start < 0:
         return None
     text = text[start:].strip()
-    for candidate in (text, _close_truncated_json(text)):
+    for candidate in (text, close_truncated(text)):
         try:
             # raw_decode tolerates trailing prose after the object.
             value, _ = json.JSONDecoder().raw_decode(candidate)
@@ -342,11 +342,15 @@ def _json_end(text: str, start: int) -> int:
     return end
 
 
-def _close_truncated_json(text: str) -> str:
+_CLOSERS = {"{": "}", "[": "]", "(": ")"}
+
+
+def close_truncated(text: str) -> str:
     """Close an unterminated string and any open brackets, drop a dangling comma.
 
     Models cut off by the token limit (or by a stop sequence) leave JSON like
-    ``{"expression": "2+2`` behind; closing it usually recovers the intent.
+    ``{"expression": "2+2`` (or a call like ``tool_call(x='2+2``) behind;
+    closing it usually recovers the intent.
     """
     text = text.rstrip().removesuffix("```").rstrip()
     stack: list[str] = []
@@ -362,9 +366,9 @@ def _close_truncated_json(text: str) -> str:
                 quote = None
         elif char in "\"'":
             quote = char
-        elif char in "{[":
-            stack.append("}" if char == "{" else "]")
-        elif char in "}]" and stack and stack[-1] == char:
+        elif char in _CLOSERS:
+            stack.append(_CLOSERS[char])
+        elif stack and char == stack[-1]:
             stack.pop()
     if quote:
         text += quote

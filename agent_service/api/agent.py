@@ -9,9 +9,9 @@ from agent_service.agents.executor import build_executor
 from agent_service.api.deps import ServicesDep
 from agent_service.api.errors import error_body
 from agent_service.api.schemas import AgentChatRequest
+from agent_service.api.turns import start_turn
 from agent_service.chains.agent_chat import stream_agent
 from agent_service.chains.llm_chat import history_as_text
-from agent_service.chains.turn import begin_turn
 from agent_service.memory import fit_history, history_budget
 from agent_service.streaming.events import (
     DoneEvent,
@@ -37,16 +37,7 @@ async def agent_chat(body: AgentChatRequest, services: ServicesDep):
     model = services.models.chat_model(model_name, temperature=body.temperature, max_tokens=body.max_tokens)
     style = model_config.effective_agent_style(model_name)
 
-    turn = await services.db.run(
-        begin_turn,
-        conversation_id=body.conversation_id,
-        query=body.query,
-        chat_type="agent_chat",
-        model_name=model_name,
-        history=body.langchain_history(),
-        history_len=body.history_len,
-        request=body.model_dump(mode="json"),
-    )
+    turn = await start_turn(services, body, chat_type="agent_chat", model_name=model_name)
     budget = (
         history_budget(context_window=model_config.context_window, max_tokens=body.max_tokens, prompt=body.query) // 2
     )  # the other half is for tool descriptions and the agent's own steps

@@ -8,9 +8,9 @@ from fastapi.responses import JSONResponse
 from agent_service.api.deps import ServicesDep
 from agent_service.api.errors import error_body
 from agent_service.api.schemas import ChatRequest, FeedbackRequest
+from agent_service.api.turns import start_turn
 from agent_service.chains.answer import stream_answer
 from agent_service.chains.llm_chat import build_messages
-from agent_service.chains.turn import begin_turn
 from agent_service.db import crud
 from agent_service.streaming.events import DoneEvent, ErrorEvent, TokenEvent
 from agent_service.streaming.responses import collect, sse_response
@@ -27,16 +27,7 @@ async def chat(body: ChatRequest, services: ServicesDep):
     model_config = services.models.config(model_name)
     model = services.models.chat_model(model_name, temperature=body.temperature, max_tokens=body.max_tokens)
 
-    turn = await services.db.run(
-        begin_turn,
-        conversation_id=body.conversation_id,
-        query=body.query,
-        chat_type="llm_chat",
-        model_name=model_name,
-        history=body.langchain_history(),
-        history_len=body.history_len,
-        request=body.model_dump(mode="json"),
-    )
+    turn = await start_turn(services, body, chat_type="llm_chat", model_name=model_name)
     messages = build_messages(
         template=template,
         query=body.query,

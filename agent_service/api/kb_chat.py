@@ -9,10 +9,10 @@ from fastapi.responses import JSONResponse
 from agent_service.api.deps import ServicesDep
 from agent_service.api.errors import error_body
 from agent_service.api.schemas import KnowledgeBaseChatRequest
+from agent_service.api.turns import start_turn
 from agent_service.chains import kb_chat
 from agent_service.chains.answer import stream_answer
 from agent_service.chains.llm_chat import build_messages
-from agent_service.chains.turn import begin_turn
 from agent_service.streaming.events import DocsEvent, DoneEvent, ErrorEvent, StreamEvent, TokenEvent
 from agent_service.streaming.responses import collect, sse_response
 
@@ -37,16 +37,7 @@ async def knowledge_base_chat(body: KnowledgeBaseChatRequest, request: Request, 
         )
     )
 
-    turn = await services.db.run(
-        begin_turn,
-        conversation_id=body.conversation_id,
-        query=body.query,
-        chat_type="knowledge_base_chat",
-        model_name=model_name,
-        history=body.langchain_history(),
-        history_len=body.history_len,
-        request=body.model_dump(mode="json"),
-    )
+    turn = await start_turn(services, body, chat_type="knowledge_base_chat", model_name=model_name)
     base_url = str(request.base_url)
     found = kb_chat.sources(hits, kb=body.knowledge_base_name, base_url=base_url)
     docs = kb_chat.chatchat_docs(hits, kb=body.knowledge_base_name, base_url=base_url)

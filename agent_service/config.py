@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     chroma_url: str | None = None  # a Chroma server; default: embedded Chroma under each base
     kb_max_file_mb: float = 50
+    # A vector match below this cosine similarity is not relevant (keyword matches always are).
+    kb_min_similarity: float = 0.25  # all-MiniLM-L6-v2: unrelated text scores below 0.15, related above 0.3
     tools_dir: Path = Path("./tools")
     prompts_dir: Path = Path("./prompts")
     host: str = "127.0.0.1"

@@ -62,6 +62,7 @@ def make_settings(tmp_path: Path, upstream: FakeOpenAI) -> Callable[..., Setting
             "prompts_dir": REPO / "prompts",
             "tools_dir": REPO / "tools",
             "embeddings": {"provider": "fake"},  # deterministic; the real MiniLM has its own tests
+            "kb_min_similarity": 0.0,  # the fake embeddings have a scale of their own
             "models": {
                 "gpt-test": {
                     "provider": "openai",

@@ -3,6 +3,10 @@
 Replies are scripted (`enqueue`), streamed or not as the client asks, with
 optional delays, tool calls, an HTTP error, or a connection dropped after a
 number of chunks. Every request body is recorded in `requests`.
+
+`/v1/embeddings` answers with the deterministic hashed embeddings of
+`agent_service.knowledge.embeddings.HashedEmbeddings` (after `embedding_delay`
+seconds); its request bodies go to `embedding_requests`.
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ class FakeOpenAI:
     on_request: Callable[[dict[str, Any]], None] | None = None
     replies: deque[Reply] = field(default_factory=deque)
     url: str = ""
+    embedding_delay: float = 0.0  # seconds before each /v1/embeddings answer
+    embedding_requests: list[dict[str, Any]] = field(default_factory=list)
 
     def enqueue(self, *replies: Reply | str) -> None:
         self.replies.extend(Reply(text=r) if isinstance(r, str) else r for r in replies)
@@ -65,11 +71,24 @@ class FakeOpenAI:
             routes=[
                 Route("/v1/chat/completions", self._chat_completions, methods=["POST"]),
                 Route("/v1/models", self._models, methods=["GET"]),
+                Route("/v1/embeddings", self._embeddings, methods=["POST"]),
             ]
         )
 
     async def _models(self, _: Request) -> JSONResponse:
         return JSONResponse({"object": "list", "data": [{"id": "fake-model", "object": "model"}]})
+
+    async def _embeddings(self, request: Request) -> JSONResponse:
+        from agent_service.knowledge.embeddings import HashedEmbeddings
+
+        body = await request.json()
+        self.embedding_requests.append(body)
+        texts = [body["input"]] if isinstance(body["input"], str) else body["input"]
+        await asyncio.sleep(self.embedding_delay)
+        vectors = HashedEmbeddings().embed_documents(texts)
+        data = [{"object": "embedding", "index": i, "embedding": vector} for i, vector in enumerate(vectors)]
+        usage = {"prompt_tokens": 0, "total_tokens": 0}
+        return JSONResponse({"object": "list", "data": data, "model": body.get("model", "fake"), "usage": usage})
 
     async def _chat_completions(self, request: Request):
         body = await request.json()
@@ -175,10 +194,11 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--first-delay", type=float, default=0.05)
     parser.add_argument("--delay", type=float, default=0.01)
+    parser.add_argument("--embedding-delay", type=float, default=0.0, help="seconds before each /v1/embeddings answer")
     args = parser.parse_args()
     reply = Reply(chunks=[f" tok{n}" for n in range(args.tokens)], first_delay=args.first_delay, delay=args.delay)
     reply.text = "".join(reply.pieces())
-    fake = FakeOpenAI(default=reply)
+    fake = FakeOpenAI(default=reply, embedding_delay=args.embedding_delay)
     uvicorn.run(fake.app(), host="127.0.0.1", port=args.port, log_level="warning", lifespan="off")
 
 

@@ -52,9 +52,19 @@ def keyword_relevance(bm25: float) -> float:
 
 
 def fuse(
-    vector: Sequence[VectorMatch], keyword: Sequence[KeywordMatch], *, top_k: int, score_threshold: float = 0.0
+    vector: Sequence[VectorMatch],
+    keyword: Sequence[KeywordMatch],
+    *,
+    top_k: int,
+    score_threshold: float = 0.0,
+    min_similarity: float = 0.0,
 ) -> list[SearchHit]:
-    """The `top_k` best chunks of both candidate lists (each best first) scoring at least `score_threshold`."""
+    """The `top_k` best chunks of both candidate lists (each best first) scoring at least `score_threshold`.
+
+    A chunk that matched no query term and is less similar than `min_similarity`
+    is left out: the nearest chunks of a base that knows nothing of the question
+    are still the nearest, and without this floor every question would find something.
+    """
     candidates: dict[str, _Candidate] = {}
 
     def rank(chunk: IndexedChunk, position: int) -> _Candidate:
@@ -69,7 +79,8 @@ def fuse(
 
     best_possible = RETRIEVERS / (RRF_K + 1)
     ordered = sorted(candidates.values(), key=lambda c: (-c.rrf, c.chunk.id))
-    hits = [_hit(candidate, min(candidate.rrf / best_possible, 1.0)) for candidate in ordered]
+    relevant = [c for c in ordered if min_similarity <= 0 or c.bm25 is not None or (c.cosine or 0.0) >= min_similarity]
+    hits = [_hit(candidate, min(candidate.rrf / best_possible, 1.0)) for candidate in relevant]
     return [hit for hit in hits if hit.score >= score_threshold][:top_k]
 
 

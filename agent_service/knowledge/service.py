@@ -54,6 +54,7 @@ class KnowledgeBaseService:
         self.embeddings = LazyEmbeddings(settings.embeddings)
         self.max_file_bytes = int(settings.kb_max_file_mb * 1024 * 1024)
         self.chroma_url = settings.chroma_url
+        self.min_similarity = settings.kb_min_similarity
         self._vector_indexes: dict[str, VectorIndex] = {}
         self._writers: dict[str, threading.RLock] = {}
         self._guard = threading.Lock()
@@ -222,7 +223,7 @@ class KnowledgeBaseService:
         # Only files that are fully indexed: never half a file, nor one being replaced or deleted.
         vector = self._vector_index(name).search(query, limit=candidates, files=visible)
         keyword = self._keyword_index(name).search(query, limit=candidates, files=visible)
-        return fuse(vector, keyword, top_k=top_k, score_threshold=score_threshold)
+        return fuse(vector, keyword, top_k=top_k, score_threshold=score_threshold, min_similarity=self.min_similarity)
 
     def close(self) -> None:
         """Release every open vector store (at shutdown)."""

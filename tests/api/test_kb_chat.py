@@ -64,6 +64,21 @@ async def test_nothing_relevant_uses_the_dedicated_prompt(client, upstream: Fake
     assert "nothing relevant was found" in prompt
 
 
+async def test_without_a_matching_term_or_a_similar_chunk_nothing_is_found(make_settings, upstream: FakeOpenAI):
+    from agent_service.api.app import create_app
+
+    app = create_app(make_settings(kb_min_similarity=0.99))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        await knowledge_base(client)
+        events = parse_frames((await kb_chat(client, query="Who won the 1998 world cup?")).text)
+        found = parse_frames((await kb_chat(client, query="What does E-7731 mean?")).text)
+
+    assert events[1]["sources"] == []
+    assert "nothing relevant was found" in upstream.requests[0]["messages"][-1]["content"]
+    assert found[1]["sources"][0]["file"] == "pumps.md"  # a matching term always counts
+    app.state.services.close()
+
+
 async def test_non_stream_and_history(client, upstream: FakeOpenAI):
     await knowledge_base(client)
     upstream.enqueue("Every month [1].", "Warm water [1].")

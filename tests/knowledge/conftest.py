@@ -26,6 +26,7 @@ def make_service(tmp_path: Path) -> Iterator[Callable[..., KnowledgeBaseService]
             "data_dir": tmp_path / "data",
             "kb_root": tmp_path / "knowledge_base",
             "embeddings": {"provider": "fake"},
+            "kb_min_similarity": 0.0,  # the fake embeddings have a scale of their own
         }
         services.append(KnowledgeBaseService(Settings(**(values | overrides)), db))
         return services[-1]

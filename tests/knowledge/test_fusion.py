@@ -61,3 +61,19 @@ def test_keyword_relevance_is_monotonic_in_0_1():
     assert keyword_relevance(0.0) == 0.0
     assert keyword_relevance(-1.0) == 0.5
     assert keyword_relevance(-10.0) < keyword_relevance(-100.0) < 1.0
+
+
+def test_a_chunk_with_no_matching_term_needs_min_similarity():
+    from agent_service.knowledge.fusion import fuse
+    from agent_service.knowledge.keyword_index import IndexedChunk, KeywordMatch
+    from agent_service.knowledge.vector_store import VectorMatch
+
+    near = IndexedChunk(id="a", file="a.txt", text="near", metadata={"chunk_index": 0})
+    far = IndexedChunk(id="b", file="b.txt", text="far", metadata={"chunk_index": 0})
+    keyword_only = IndexedChunk(id="c", file="c.txt", text="term", metadata={"chunk_index": 0})
+    vector = [VectorMatch(chunk=near, cosine=0.6), VectorMatch(chunk=far, cosine=0.1)]
+    keyword = [KeywordMatch(chunk=keyword_only, bm25=-2.0)]
+
+    hits = fuse(vector, keyword, top_k=10, min_similarity=0.25)
+
+    assert [hit.file for hit in hits] == ["a.txt", "c.txt"]

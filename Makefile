@@ -6,7 +6,7 @@ PYTHON := $(VENV)/bin/python
 PIP    := $(PYTHON) -m pip
 STAMP  := $(VENV)/.installed
 
-.PHONY: install serve test lint bench clean
+.PHONY: install test-deps serve test lint bench clean
 
 $(PYTHON):
 	python3 -m venv $(VENV)
@@ -26,7 +26,15 @@ install: $(STAMP)
 serve: install
 	$(VENV)/bin/agent-service serve
 
-test: install
+# PostgreSQL binaries for the tests that run the service on it; where they
+# cannot be installed (no root, no apt), those tests are skipped.
+test-deps:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } || \
+	  echo "PostgreSQL is not installed: its tests will be skipped"
+
+test: install test-deps
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m pytest
 

@@ -1,0 +1,69 @@
+"""The service on PostgreSQL: migrations, a streamed turn, its rows."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import httpx
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import SQLModel
+
+from agent_service.api.app import create_app
+from agent_service.db.engine import create_db_engine, migrate
+from agent_service.knowledge import models as knowledge_models  # noqa: F401 - registers the tables
+from tests.db.postgres import postgres_bin, postgres_server
+from tests.fake_openai import FakeOpenAI
+from tests.sse import parse_frames, types
+
+needs_postgres = pytest.mark.skipif(
+    postgres_bin() is None or (os.geteuid() == 0 and shutil.which("runuser") is None),
+    reason="PostgreSQL binaries not installed (make test installs them where it can)",
+)
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    with postgres_server() as url:
+        yield url
+
+
+@needs_postgres
+def test_migrations_match_the_models_on_postgres(postgres_url: str):
+    engine = create_db_engine(postgres_url)
+    migrate(engine)
+
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), SQLModel.metadata) == []
+    engine.dispose()
+
+
+@needs_postgres
+async def test_a_conversation_on_postgres(make_settings, postgres_url: str, upstream: FakeOpenAI):
+    app = create_app(make_settings(database_url=postgres_url))
+    upstream.enqueue("Hello from PostgreSQL.", "Still here.")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        first = parse_frames(
+            (await client.post("/chat/chat", json={"query": "hi", "model_name": "gpt-test", "stream": True})).text
+        )
+        cid = first[0]["conversation_id"]
+        await client.post(
+            "/chat/chat", json={"query": "again", "model_name": "gpt-test", "conversation_id": cid, "history_len": 2}
+        )
+        await client.post("/chat/feedback", json={"message_id": first[0]["message_id"], "score": 80})
+        messages = (await client.get(f"/conversations/{cid}/messages")).json()
+        deleted = await client.delete(f"/conversations/{cid}")
+
+    assert types(first) == ["metadata", "token", "done"]
+    assert [(m["role"], m["content"]) for m in messages] == [
+        ("user", "hi"),
+        ("assistant", "Hello from PostgreSQL."),
+        ("user", "again"),
+        ("assistant", "Still here."),
+    ]
+    assert messages[1]["feedback_score"] == 80 and messages[1]["metadata"]["usage"]["total_tokens"] > 0
+    assert [m["content"] for m in upstream.requests[-1]["messages"]] == ["hi", "Hello from PostgreSQL.", "again"]
+    assert deleted.status_code == 204
+    app.state.services.close()

@@ -32,6 +32,8 @@ def chatchat_lines(tool: str, tool_input: Any, *, output: str | None = None, err
 class AgentEventHandler(AsyncCallbackHandler):
     """Queues an event per token and tool call; iterate `events()` while the agent runs."""
 
+    run_inline = True  # awaited in place, in order, not gathered as a task per callback
+
     def __init__(self, *, conversation_id: str, message_id: str) -> None:
         self.ids = {"conversation_id": conversation_id, "message_id": message_id}
         self.queue: asyncio.Queue[StreamEvent | None] = asyncio.Queue()

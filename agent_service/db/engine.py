@@ -73,6 +73,11 @@ class Database:
         with self._turns, self.session() as session:
             return work(session=session, **kwargs)
 
+    def read(self, work: Callable[..., T], /, **kwargs: Any) -> T:
+        """Like `call`, for work that only reads: WAL lets readers run beside the writer."""
+        with self.session() as session:
+            return work(session=session, **kwargs)
+
     async def run(self, work: Callable[..., T], /, **kwargs: Any) -> T:
         """`work(session=..., **kwargs)` in a worker thread, so the loop keeps streaming."""
         return await anyio.to_thread.run_sync(lambda: self.call(work, **kwargs))

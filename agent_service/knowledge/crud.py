@@ -124,6 +124,12 @@ def indexed_file_names(*, session: Session, kb_id: int) -> set[str]:
     return set(rows)
 
 
+def has_files_being_indexed(*, session: Session, kb_id: int) -> bool:
+    """Files whose chunks may be half-stored (a failed file's chunks are removed when it fails)."""
+    query = select(KnowledgeFile.id).where(KnowledgeFile.kb_id == kb_id, KnowledgeFile.status == "indexing")
+    return session.exec(query.limit(1)).first() is not None
+
+
 def save_file(*, session: Session, row: KnowledgeFile) -> KnowledgeFile:
     row.updated_at = utcnow()
     session.add(row)

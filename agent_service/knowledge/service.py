@@ -216,12 +216,15 @@ class KnowledgeBaseService:
             raise ServiceError("score_threshold must be between 0 and 1")
         kb = self._kb(name)
         self._check_model(kb)
-        visible = self.db.call(crud.indexed_file_names, kb_id=kb.id)
+        visible = self.db.read(crud.indexed_file_names, kb_id=kb.id)
         if not visible:
             raise EmptyKnowledgeBaseError(f"knowledge base {name!r} has no indexed file to search")
         candidates = max(CANDIDATES_PER_HIT * top_k, 20)
         # Only files that are fully indexed: never half a file, nor one being replaced or deleted.
-        vector = self._vector_index(name).search(query, limit=candidates, files=visible)
+        # Chroma's `$in` filter costs more than the search itself on a large base: skip it
+        # unless some file is being indexed (or was, when a crash stopped it).
+        hidden = self.db.read(crud.has_files_being_indexed, kb_id=kb.id)
+        vector = self._vector_index(name).search(query, limit=candidates, files=visible if hidden else None)
         keyword = self._keyword_index(name).search(query, limit=candidates, files=visible)
         return fuse(vector, keyword, top_k=top_k, score_threshold=score_threshold, min_similarity=self.min_similarity)
 
@@ -235,7 +238,7 @@ class KnowledgeBaseService:
     # Helpers.
 
     def _kb(self, name: str) -> KnowledgeBase:
-        return self.db.call(crud.get_kb, name=validate_kb_name(name))
+        return self.db.read(crud.get_kb, name=validate_kb_name(name))
 
     def _check_model(self, kb: KnowledgeBase) -> None:
         if kb.embedding_model != self.embedding_model:

@@ -22,7 +22,6 @@ import asyncio
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,11 +30,11 @@ import time
 from pathlib import Path
 
 import httpx
+from processes import cpu_seconds, free_port, peak_rss_mb, wait_until_up
 
 REPO = Path(__file__).resolve().parent.parent
 LEVELS = (1, 64)
 WAVES = 3  # rounds of `level` concurrent streams (at 1 stream: 20 requests)
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 KB = "bench"
 DOCUMENTS = 4
 PARAGRAPHS = 60  # per document: about 100 chunks at the default chunking
@@ -75,35 +74,6 @@ def document(rng: random.Random, index: int) -> tuple[str, bytes]:
             lines += [f"## {number // 5 + 1}. The {rng.choice(THINGS)}", ""]
         lines += [" ".join(fill(rng.choice(SENTENCES), rng) for _ in range(rng.randint(2, 6))), ""]
     return f"handbook-{index}.md", "\n".join(lines).encode()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not start")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 async def timed_stream(client: httpx.AsyncClient, url: str, body: dict, is_token) -> tuple[float, float, bool, float]:

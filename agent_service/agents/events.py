@@ -10,6 +10,9 @@ from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks import AsyncCallbackHandler
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages.utils import count_tokens_approximately
+from langchain_core.outputs import LLMResult
 
 from agent_service.agents.guarded import ToolErrorObservation
 from agent_service.db.models import ToolCall, utcnow
@@ -42,6 +45,9 @@ class AgentEventHandler(AsyncCallbackHandler):
         self.tool_calls: list[ToolCall] = []
         self._open: dict[UUID, tuple[ToolCall, float]] = {}
         self._invalid: set[UUID] = set()  # calls of tools that do not exist
+        self._usage = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
+        self._usage_estimated = False
+        self._prompt_tokens: dict[UUID, int] = {}  # per model call, for models that report no usage
 
     def close(self) -> None:
         self.queue.put_nowait(None)
@@ -50,11 +56,38 @@ class AgentEventHandler(AsyncCallbackHandler):
         while (event := await self.queue.get()) is not None:
             yield event
 
-    async def on_chat_model_start(self, serialized: dict[str, Any], messages: Any, **kwargs: Any) -> None:
-        self.step += 1
+    @property
+    def usage(self) -> dict[str, Any] | None:
+        """Tokens of every model call of the run, summed; estimated for models that report none."""
+        if not self._usage["total_tokens"]:
+            return None
+        return {**self._usage, "estimated": True} if self._usage_estimated else dict(self._usage)
 
-    async def on_llm_start(self, serialized: dict[str, Any], prompts: list[str], **kwargs: Any) -> None:
+    async def on_chat_model_start(
+        self, serialized: dict[str, Any], messages: list[list[BaseMessage]], *, run_id: UUID, **kwargs: Any
+    ) -> None:
         self.step += 1
+        self._prompt_tokens[run_id] = sum(count_tokens_approximately(batch) for batch in messages)
+
+    async def on_llm_start(
+        self, serialized: dict[str, Any], prompts: list[str], *, run_id: UUID, **kwargs: Any
+    ) -> None:
+        self.step += 1
+        self._prompt_tokens[run_id] = count_tokens_approximately([HumanMessage(p) for p in prompts])
+
+    async def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
+        prompt_tokens = self._prompt_tokens.pop(run_id, 0)
+        generation = response.generations[0][0] if response.generations and response.generations[0] else None
+        reported = getattr(getattr(generation, "message", None), "usage_metadata", None)
+        if reported:
+            counts = {key: reported.get(key, 0) for key in self._usage}
+        else:
+            self._usage_estimated = True
+            text = generation.text if generation else ""
+            output = count_tokens_approximately([AIMessage(text)], extra_tokens_per_message=0)
+            counts = {"input_tokens": prompt_tokens, "output_tokens": output, "total_tokens": prompt_tokens + output}
+        for key, value in counts.items():
+            self._usage[key] += int(value)
 
     async def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
         if token:

@@ -19,7 +19,7 @@ from agent_service.api import (
     models,
     tools,
 )
-from agent_service.api.deps import require_api_key
+from agent_service.api.deps import authenticate
 from agent_service.api.errors import install_error_handlers
 from agent_service.config import Settings, get_settings
 from agent_service.knowledge.discover import start_indexing_bases_found_on_disk
@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = services
     install_error_handlers(app)
 
-    protected = [Depends(require_api_key)]
+    protected = [Depends(authenticate)]
     app.include_router(health.router)
     app.include_router(models.router, dependencies=protected)
     app.include_router(chat.router, dependencies=protected)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
+from agent_service.errors import AuthenticationError
 from agent_service.services import Services
 
 
@@ -30,18 +32,30 @@ SessionDep = Annotated[Session, Depends(get_session)]
 _bearer = HTTPBearer(auto_error=False)
 
 
-def require_api_key(
+def key_fingerprint(key: str) -> str:
+    """What the database keeps of a key: enough to tell keys apart, never the key."""
+    return "key-" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def authenticate(
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> None:
-    """With `api_keys` set, every request needs `Authorization: Bearer <key>`."""
+) -> str | None:
+    """The caller's owner id: its key's fingerprint, or None when auth is off.
+
+    With `api_keys` set, every request needs `Authorization: Bearer <key>`;
+    keys are compared in constant time, each one, so timing tells nothing.
+    """
     keys = services.settings.api_keys
     if not keys:
-        return
+        return None
     offered = credentials.credentials if credentials else ""
-    if not any(secrets.compare_digest(offered, key) for key in keys):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            detail="missing or invalid API key: send Authorization: Bearer <key>",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    matches = [secrets.compare_digest(offered.encode(), key.encode()) for key in keys]
+    if not any(matches):
+        reason = "invalid API key" if offered else "missing API key"
+        raise AuthenticationError(f"{reason}: send the header Authorization: Bearer <key>")
+    return key_fingerprint(offered)
+
+
+# The caller's owner id (None: auth off, every conversation is visible).
+OwnerDep = Annotated[str | None, Depends(authenticate)]

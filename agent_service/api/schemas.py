@@ -36,6 +36,9 @@ class ChatRequestBase(BaseModel):
     temperature: float = Field(0.7, ge=0.0, le=2.0)
     max_tokens: int | None = Field(None, description="Answer length limit; <= 0 or null means unlimited.")
     prompt_name: str = "default"
+    top_p: float | None = Field(None, gt=0.0, le=1.0, description="Nucleus sampling; null leaves the model's own.")
+    stop: list[str] | None = Field(None, max_length=4, description="Up to 4 sequences that end the answer.")
+    system: str | None = Field(None, max_length=MAX_QUERY_CHARS, description="A system message before the history.")
 
     @model_validator(mode="before")
     @classmethod
@@ -55,6 +58,11 @@ class ChatRequestBase(BaseModel):
     @classmethod
     def _empty_is_unset(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _one_stop_is_a_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
     @field_validator("max_tokens")
     @classmethod

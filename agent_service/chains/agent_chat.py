@@ -29,7 +29,7 @@ async def stream_agent(
     yield MetadataEvent(**turn.ids, model=turn.model_name, user_message_id=turn.user_message_id)
 
     def save(content: str, status: str, **meta: Any):  # noqa: ANN202 - a coroutine
-        meta = {"steps": handler.step, "transcript": "".join(handler.tokens), **meta}
+        meta = {"steps": handler.step, "transcript": "".join(handler.tokens), "usage": handler.usage, **meta}
         return finish_turn(db, turn, content=content, status=status, meta=meta, tool_calls=handler.tool_calls)
 
     run = asyncio.create_task(executor.ainvoke(inputs, config={"callbacks": [handler]}))
@@ -52,7 +52,7 @@ async def stream_agent(
         handler.finish_open_calls(message)
         await save("".join(handler.tokens), "error", error=message)
         yield error_event(**turn.ids, message=message)
-        yield DoneEvent(**turn.ids, finish_reason="error", status="error")
+        yield DoneEvent(**turn.ids, finish_reason="error", status="error", usage=handler.usage)
         return
 
     answer = str(result["output"])
@@ -60,4 +60,4 @@ async def stream_agent(
     status, finish_reason = ("partial", "max_iterations") if stopped else ("complete", "stop")
     await save(answer, status, finish_reason=finish_reason)
     yield FinalAnswerEvent(**turn.ids, text=answer, final_answer=answer)
-    yield DoneEvent(**turn.ids, finish_reason=finish_reason, status=status)
+    yield DoneEvent(**turn.ids, finish_reason=finish_reason, status=status, usage=handler.usage)

@@ -10,7 +10,8 @@ from typing import Any
 
 import anyio
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages.utils import count_tokens_approximately
 
 from agent_service.chains.turn import Turn, finish_turn
 from agent_service.db.engine import Database
@@ -29,6 +30,14 @@ def describe_error(exc: BaseException) -> str:
     """A short, client-safe description: the kind of failure and its message."""
     text = " ".join(str(exc).split())[:300]
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def estimate_usage(prompt: list[BaseMessage], answer: str) -> dict[str, Any]:
+    """Token counts for a model that reports none, approximated (and marked so)."""
+    input_tokens = count_tokens_approximately(prompt)
+    output_tokens = count_tokens_approximately([AIMessage(answer)], extra_tokens_per_message=0)
+    total = input_tokens + output_tokens
+    return {"input_tokens": input_tokens, "output_tokens": output_tokens, "total_tokens": total, "estimated": True}
 
 
 async def stream_answer(
@@ -90,6 +99,7 @@ async def stream_answer(
         yield DoneEvent(**ids, finish_reason="error", status="error", usage=usage)
         return
 
+    usage = usage or estimate_usage(messages, "".join(parts))
     status = "partial" if finish_reason == "length" else "complete"
     await finish_turn(db, turn, content="".join(parts), status=status, meta=summary(status))
     yield DoneEvent(**ids, finish_reason=finish_reason or "stop", status=status, usage=usage)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_core.prompts import StringPromptTemplate
 
 from agent_service.memory import fit_history, history_budget
@@ -21,18 +21,21 @@ def build_messages(
     history: list[BaseMessage],
     context_window: int,
     max_tokens: int | None,
+    system: str | None = None,
     **variables: str,
 ) -> list[BaseMessage]:
-    """The messages for the model, the history trimmed (oldest first) to fit.
+    """The messages for the model: [system], history trimmed (oldest first) to fit, the prompt.
 
     `variables` fill the template's other names (e.g. `context` for knowledge-base chat).
     """
     prompt = template.format(**_variables(template, input=query, history="", **variables))
-    history = fit_history(history, history_budget(context_window=context_window, max_tokens=max_tokens, prompt=prompt))
+    head = [SystemMessage(system)] if system else []
+    budget = history_budget(context_window=context_window, max_tokens=max_tokens, prompt=prompt + (system or ""))
+    history = fit_history(history, budget)
     if "history" in template.input_variables:
         text = history_as_text(history)
-        return [HumanMessage(template.format(**_variables(template, input=query, history=text, **variables)))]
-    return [*history, HumanMessage(prompt)]
+        return [*head, HumanMessage(template.format(**_variables(template, input=query, history=text, **variables)))]
+    return [*head, *history, HumanMessage(prompt)]
 
 
 def _variables(template: StringPromptTemplate, **values: str) -> dict[str, str]:

@@ -45,6 +45,7 @@ def begin_turn(
     history: list[BaseMessage],
     history_len: int,
     request: dict[str, Any],
+    owner: str | None = None,
 ) -> Turn:
     """Resolve the conversation, read its history, then save the user message.
 
@@ -53,13 +54,13 @@ def begin_turn(
     come from the database.
     """
     if conversation_id:
-        conversation = crud.get_conversation(session=session, conversation_id=conversation_id)
+        conversation = crud.get_conversation(session=session, conversation_id=conversation_id, owner=owner)
         if not history and history_len > 0:
             history = DatabaseChatMessageHistory(session=session, conversation_id=conversation_id).last_turns(
                 history_len
             )
     else:
-        conversation = Conversation(chat_type=chat_type)
+        conversation = Conversation(chat_type=chat_type, owner=owner)
     user_message = crud.add_user_message(
         session=session, conversation=conversation, content=query, meta={"request": request}
     )

@@ -25,33 +25,48 @@ def title_from_query(query: str) -> str:
     return title if len(title) <= TITLE_LENGTH else title[: TITLE_LENGTH - 1] + "…"
 
 
-def create_conversation(*, session: Session, title: str = "", chat_type: str = "llm_chat") -> Conversation:
-    conversation = Conversation(title=title, chat_type=chat_type)
+def create_conversation(
+    *, session: Session, title: str = "", chat_type: str = "llm_chat", owner: str | None = None
+) -> Conversation:
+    conversation = Conversation(title=title, chat_type=chat_type, owner=owner)
     session.add(conversation)
     session.commit()
     return conversation
 
 
-def get_conversation(*, session: Session, conversation_id: str) -> Conversation:
+# `owner` is the caller's key fingerprint, or None when auth is off (every
+# conversation visible). Another owner's conversation is reported as absent.
+
+
+def get_conversation(*, session: Session, conversation_id: str, owner: str | None = None) -> Conversation:
     conversation = session.get(Conversation, conversation_id)
-    if conversation is None:
+    if conversation is None or (owner is not None and conversation.owner != owner):
         raise NotFoundError(f"conversation {conversation_id!r} not found")
     return conversation
 
 
-def list_conversations(*, session: Session, limit: int, offset: int) -> tuple[list[Conversation], int]:
-    total = session.exec(select(func.count()).select_from(Conversation)).one()
+def list_conversations(
+    *, session: Session, limit: int, offset: int, owner: str | None = None, title_contains: str = ""
+) -> tuple[list[Conversation], int]:
+    """Newest first; `title_contains` matches case-insensitively."""
+    query = select(Conversation)
+    if owner is not None:
+        query = query.where(Conversation.owner == owner)
+    if title_contains:
+        query = query.where(func.lower(Conversation.title).contains(title_contains.lower(), autoescape=True))
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(
-        select(Conversation)
-        .order_by(col(Conversation.updated_at).desc(), col(Conversation.created_at).desc())
+        query.order_by(col(Conversation.updated_at).desc(), col(Conversation.created_at).desc())
         .offset(offset)
         .limit(limit)
     ).all()
     return list(rows), total
 
 
-def rename_conversation(*, session: Session, conversation_id: str, title: str) -> Conversation:
-    conversation = get_conversation(session=session, conversation_id=conversation_id)
+def rename_conversation(
+    *, session: Session, conversation_id: str, title: str, owner: str | None = None
+) -> Conversation:
+    conversation = get_conversation(session=session, conversation_id=conversation_id, owner=owner)
     conversation.title = title
     conversation.updated_at = utcnow()
     session.add(conversation)
@@ -59,9 +74,9 @@ def rename_conversation(*, session: Session, conversation_id: str, title: str) -
     return conversation
 
 
-def delete_conversation(*, session: Session, conversation_id: str) -> None:
+def delete_conversation(*, session: Session, conversation_id: str, owner: str | None = None) -> None:
     """Delete a conversation with its messages and their tool calls, in one transaction."""
-    get_conversation(session=session, conversation_id=conversation_id)
+    get_conversation(session=session, conversation_id=conversation_id, owner=owner)
     message_ids = select(Message.id).where(Message.conversation_id == conversation_id)
     session.exec(delete(ToolCall).where(col(ToolCall.message_id).in_(message_ids)))
     session.exec(delete(Message).where(col(Message.conversation_id) == conversation_id))
@@ -69,8 +84,8 @@ def delete_conversation(*, session: Session, conversation_id: str) -> None:
     session.commit()
 
 
-def list_messages(*, session: Session, conversation_id: str) -> list[MessagePublic]:
-    get_conversation(session=session, conversation_id=conversation_id)
+def list_messages(*, session: Session, conversation_id: str, owner: str | None = None) -> list[MessagePublic]:
+    get_conversation(session=session, conversation_id=conversation_id, owner=owner)
     messages = session.exec(
         select(Message).where(Message.conversation_id == conversation_id).order_by(col(Message.seq))
     ).all()
@@ -85,9 +100,10 @@ def list_messages(*, session: Session, conversation_id: str) -> list[MessagePubl
     return [MessagePublic.from_row(m, calls_by_message.get(m.id, [])) for m in messages]
 
 
-def set_feedback(*, session: Session, message_id: str, score: int, reason: str) -> Message:
+def set_feedback(*, session: Session, message_id: str, score: int, reason: str, owner: str | None = None) -> Message:
     message = session.exec(select(Message).where(Message.id == message_id)).first()
-    if message is None:
+    conversation = session.get(Conversation, message.conversation_id) if message else None
+    if message is None or conversation is None or (owner is not None and conversation.owner != owner):
         raise NotFoundError(f"message {message_id!r} not found")
     message.feedback_score = score
     message.feedback_reason = reason

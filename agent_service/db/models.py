@@ -34,6 +34,8 @@ class ConversationBase(SQLModel):
 
 class Conversation(ConversationBase, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    # A fingerprint of the API key that created it; None when auth was off.
+    owner: str | None = Field(default=None, index=True, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow, index=True)
 

@@ -22,6 +22,8 @@ class ScriptedChatModel(BaseChatModel):
     temperature: float | None = None
     streaming: bool = False  # True: `invoke` streams too, so callbacks see every token
     max_tokens: int | None = None
+    top_p: float | None = None
+    stop: list[str] | None = None  # accepted like a real model's; the script is not cut
 
     @property
     def _llm_type(self) -> str:

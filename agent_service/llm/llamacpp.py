@@ -52,6 +52,7 @@ class LlamaCppChatModel(BaseChatModel):
     top_k: int = 20
     top_p: float = 0.9
     repeat_penalty: float = 1.1
+    stop: list[str] | None = None  # the request's stop sequences, added to a call's own
 
     @property
     def _llm_type(self) -> str:
@@ -75,7 +76,7 @@ class LlamaCppChatModel(BaseChatModel):
                 top_p=self.top_p,
                 repeat_penalty=self.repeat_penalty,
                 max_tokens=self.max_tokens or None,
-                stop=stop,
+                stop=[*(self.stop or []), *(stop or [])] or None,
             )
             for part in parts:
                 choice = part["choices"][0]

@@ -69,7 +69,13 @@ class ModelRegistry:
             return self._models[name]
 
     def chat_model(
-        self, name: str, *, temperature: float | None = None, max_tokens: int | None = None
+        self,
+        name: str,
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: list[str] | None = None,
     ) -> BaseChatModel:
         """A model for one request: the shared client with this request's parameters."""
         config = self.config(name)
@@ -80,5 +86,9 @@ class ModelRegistry:
             update["temperature"] = temperature
         if max_tokens:
             update["max_tokens"] = max_tokens
+        if top_p is not None:
+            update["top_p"] = top_p
+        if stop:
+            update["stop"] = stop
         base = self.base(name)
         return base.model_copy(update=update) if update else base

@@ -33,6 +33,19 @@ async def test_list_is_newest_first_and_paged(client: httpx.AsyncClient):
     assert [c["id"] for c in second["items"]] == ids[::-1][2:4]
 
 
+async def test_search_by_title_ignores_case_and_takes_wildcards_literally(client: httpx.AsyncClient):
+    for title in ["Paris trip", "Budget for PARIS", "100% done", "Groceries"]:
+        await client.post("/conversations", json={"title": title})
+
+    paris = (await client.get("/conversations", params={"q": "paris"})).json()
+    percent = (await client.get("/conversations", params={"q": "100%"})).json()
+    wildcard = (await client.get("/conversations", params={"q": "%"})).json()
+
+    assert sorted(c["title"] for c in paris["items"]) == ["Budget for PARIS", "Paris trip"] and paris["total"] == 2
+    assert [c["title"] for c in percent["items"]] == ["100% done"]
+    assert [c["title"] for c in wildcard["items"]] == ["100% done"]
+
+
 async def test_a_new_turn_moves_a_conversation_to_the_top(client: httpx.AsyncClient, upstream: FakeOpenAI):
     older = (await client.post("/conversations", json={"title": "older"})).json()["id"]
     await client.post("/conversations", json={"title": "newer"})

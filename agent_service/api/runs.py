@@ -1,0 +1,151 @@
+"""Starting a chat turn of each kind: the same for the Chatchat routes and the
+OpenAI-compatible route, which differ only in how they answer.
+
+Each `start_*` checks everything that can refuse the request before anything
+is written, saves the user's message (in a worker thread), and returns the
+turn with its event stream, not yet started.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio.to_thread
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import SystemMessage
+
+from agent_service.agents.executor import build_executor
+from agent_service.api.schemas import AgentChatRequest, ChatRequest, ChatRequestBase, KnowledgeBaseChatRequest
+from agent_service.chains import kb_chat
+from agent_service.chains.agent_chat import stream_agent
+from agent_service.chains.answer import stream_answer
+from agent_service.chains.llm_chat import build_messages, history_as_text
+from agent_service.chains.turn import Turn, begin_turn
+from agent_service.memory import fit_history, history_budget
+from agent_service.services import Services
+from agent_service.streaming.events import DocsEvent, DoneEvent, StreamEvent
+
+
+@dataclass
+class ChatRun:
+    turn: Turn
+    events: AsyncIterator[StreamEvent]
+    agent_style: str | None = None  # agent turns: react, glm3 or tool_calling
+    sources: list[dict[str, Any]] = field(default_factory=list)  # knowledge-base turns
+    docs: list[str] = field(default_factory=list)  # the same, as Chatchat's strings
+
+
+def request_model(services: Services, body: ChatRequestBase, model_name: str) -> BaseChatModel:
+    """The model with this request's sampling parameters."""
+    return services.models.chat_model(
+        model_name, temperature=body.temperature, max_tokens=body.max_tokens, top_p=body.top_p, stop=body.stop
+    )
+
+
+async def start_turn(
+    services: Services, body: ChatRequestBase, *, chat_type: str, model_name: str, owner: str | None
+) -> Turn:
+    """Resolve the conversation and its history, save the user's message."""
+    return await services.db.run(
+        begin_turn,
+        conversation_id=body.conversation_id,
+        query=body.query,
+        chat_type=chat_type,
+        model_name=model_name,
+        history=body.langchain_history(),
+        history_len=body.history_len,
+        request=body.model_dump(mode="json", exclude_none=True),
+        owner=owner,
+    )
+
+
+async def start_llm_chat(services: Services, body: ChatRequest, *, owner: str | None) -> ChatRun:
+    model_name = services.models.resolve(body.model_name)
+    template = services.prompts.get("llm_chat", body.prompt_name)
+    model_config = services.models.config(model_name)
+    model = request_model(services, body, model_name)
+
+    turn = await start_turn(services, body, chat_type="llm_chat", model_name=model_name, owner=owner)
+    messages = build_messages(
+        template=template,
+        query=body.query,
+        history=turn.history,
+        context_window=model_config.context_window,
+        max_tokens=body.max_tokens,
+        system=body.system,
+    )
+    return ChatRun(turn, stream_answer(db=services.db, turn=turn, model=model, messages=messages))
+
+
+async def start_agent_chat(services: Services, body: AgentChatRequest, *, owner: str | None) -> ChatRun:
+    settings = services.settings
+    model_name = services.models.resolve(body.model_name)
+    model_config = services.models.config(model_name)
+    react_prompt = services.prompts.get("agent", body.prompt_name)
+    tools = services.tools.select(body.tools)
+    model = request_model(services, body, model_name)
+    style = model_config.effective_agent_style(model_name)
+
+    turn = await start_turn(services, body, chat_type="agent_chat", model_name=model_name, owner=owner)
+    budget = (
+        history_budget(context_window=model_config.context_window, max_tokens=body.max_tokens, prompt=body.query) // 2
+    )  # the other half is for tool descriptions and the agent's own steps
+    history = ([SystemMessage(body.system)] if body.system else []) + fit_history(turn.history, budget)
+    executor = build_executor(
+        style=style,
+        model=model,
+        tools=tools,
+        react_prompt=react_prompt,
+        max_iterations=settings.agent_max_iterations,
+        max_execution_time=settings.agent_max_execution_time,
+        tool_timeout=settings.tool_timeout,
+    )
+    inputs = {"input": body.query, "history": history_as_text(history) if style == "react" else history}
+    return ChatRun(turn, stream_agent(db=services.db, turn=turn, executor=executor, inputs=inputs), agent_style=style)
+
+
+async def start_knowledge_base_chat(
+    services: Services, body: KnowledgeBaseChatRequest, *, owner: str | None, base_url: str
+) -> ChatRun:
+    """Stream: metadata, docs (the sources), token..., done (which repeats
+    Chatchat's `docs`, the key its client reads from the last event)."""
+    model_name = services.models.resolve(body.model_name)
+    model_config = services.models.config(model_name)
+    template = services.prompts.get("kb_chat", body.prompt_name)
+    nothing_found = services.prompts.get("kb_chat", "empty")
+    model = request_model(services, body, model_name)
+    hits = await anyio.to_thread.run_sync(
+        lambda: services.knowledge.search(
+            name=body.knowledge_base_name, query=body.query, top_k=body.top_k, score_threshold=body.score_threshold
+        )
+    )
+
+    turn = await start_turn(services, body, chat_type="knowledge_base_chat", model_name=model_name, owner=owner)
+    found = kb_chat.sources(hits, kb=body.knowledge_base_name, base_url=base_url)
+    docs = kb_chat.chatchat_docs(hits, kb=body.knowledge_base_name, base_url=base_url)
+    messages = build_messages(
+        template=template if hits else nothing_found,
+        query=body.query,
+        history=turn.history,
+        context_window=model_config.context_window,
+        max_tokens=body.max_tokens,
+        system=body.system,
+        context=kb_chat.context(hits),
+    )
+    answer = stream_answer(
+        db=services.db,
+        turn=turn,
+        model=model,
+        messages=messages,
+        first_events=[DocsEvent(**turn.ids, sources=found, docs=docs)],
+        chatchat_answer_key=True,
+        extra_meta={"sources": found, "knowledge_base": body.knowledge_base_name},
+    )
+
+    async def events() -> AsyncIterator[StreamEvent]:
+        async for event in answer:
+            yield event.model_copy(update={"docs": docs}) if isinstance(event, DoneEvent) else event
+
+    return ChatRun(turn, events(), sources=found, docs=docs)

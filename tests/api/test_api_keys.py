@@ -1,0 +1,113 @@
+"""API keys: every route but /health needs one, and a conversation belongs to
+the key that created it; another key sees nothing of it on any route."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from agent_service.api.app import create_app
+from tests.conftest import Rows
+from tests.fake_openai import FakeOpenAI
+
+ALICE, BOB = "sk-alice-0123456789", "sk-bob-9876543210"
+
+
+@pytest.fixture
+def keyed_app(make_settings):
+    app = create_app(make_settings(api_keys=[ALICE, BOB]))
+    yield app
+    app.state.services.close()
+
+
+@pytest.fixture
+async def http(keyed_app) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=keyed_app), base_url="http://t") as client:
+        yield client
+
+
+def as_(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+async def test_missing_or_wrong_key_is_401_in_openai_shape(http: httpx.AsyncClient):
+    missing = await http.get("/conversations")
+    wrong = await http.post("/chat/chat", json={"query": "hi"}, headers=as_("sk-nope"))
+    health = await http.get("/health")
+
+    assert missing.status_code == wrong.status_code == 401
+    assert missing.headers["www-authenticate"] == "Bearer"
+    assert missing.json()["error"]["code"] == wrong.json()["error"]["code"] == "invalid_api_key"
+    assert "missing API key" in missing.json()["error"]["message"]
+    assert "invalid API key" in wrong.json()["msg"]
+    assert "sk-nope" not in wrong.text
+    assert health.status_code == 200
+
+
+async def test_another_key_cannot_see_or_touch_a_conversation(
+    http: httpx.AsyncClient, upstream: FakeOpenAI, keyed_app, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.DEBUG)
+    upstream.enqueue("Hello Alice.", "Second answer.")
+    first = await http.post("/chat/chat", json={"query": "I am Alice"}, headers=as_(ALICE))
+    assert first.status_code == 200
+    conversation_id, message_id = first.json()["conversation_id"], first.json()["message_id"]
+    path = f"/conversations/{conversation_id}"
+
+    refused = {
+        "read": await http.get(path, headers=as_(BOB)),
+        "messages": await http.get(f"{path}/messages", headers=as_(BOB)),
+        "rename": await http.patch(path, json={"title": "mine now"}, headers=as_(BOB)),
+        "delete": await http.delete(path, headers=as_(BOB)),
+        "continue": await http.post(
+            "/chat/chat", json={"query": "and me?", "conversation_id": conversation_id}, headers=as_(BOB)
+        ),
+        "agent": await http.post(
+            "/chat/agent_chat",
+            json={"query": "x", "conversation_id": conversation_id, "model_name": "scripted"},
+            headers=as_(BOB),
+        ),
+        "feedback": await http.post("/chat/feedback", json={"message_id": message_id, "score": 0}, headers=as_(BOB)),
+    }
+    bob_list = (await http.get("/conversations", headers=as_(BOB))).json()
+
+    assert {name: r.status_code for name, r in refused.items()} == dict.fromkeys(refused, 404)
+    assert all("not found" in r.json()["msg"] for r in refused.values())
+    assert bob_list["total"] == 0 and bob_list["items"] == []
+
+    # Nothing of Bob's attempts reached the conversation; Alice still has all of it.
+    alice_list = (await http.get("/conversations", headers=as_(ALICE))).json()
+    messages = (await http.get(f"{path}/messages", headers=as_(ALICE))).json()
+    assert [c["id"] for c in alice_list["items"]] == [conversation_id]
+    assert alice_list["items"][0]["title"] == "I am Alice"
+    assert [(m["role"], m["content"]) for m in messages] == [("user", "I am Alice"), ("assistant", "Hello Alice.")]
+    assert messages[1]["feedback_score"] is None
+
+    again = await http.post(
+        "/chat/chat", json={"query": "again", "conversation_id": conversation_id}, headers=as_(ALICE)
+    )
+    feedback = await http.post("/chat/feedback", json={"message_id": message_id, "score": 90}, headers=as_(ALICE))
+    assert again.json()["text"] == "Second answer." and feedback.status_code == 200
+
+    # The keys are nowhere: not in the rows, not in the logs.
+    rows = Rows(keyed_app)
+    stored = json.dumps([c.model_dump(mode="json") for c in rows.conversations()]) + json.dumps(
+        [m.model_dump(mode="json") for m in rows.messages()]
+    )
+    assert ALICE not in stored and BOB not in stored
+    assert rows.conversations()[0].owner and rows.conversations()[0].owner.startswith("key-")
+    assert ALICE not in caplog.text and BOB not in caplog.text
+
+
+async def test_knowledge_bases_and_tools_stay_shared(http: httpx.AsyncClient):
+    created = await http.post("/knowledge_bases", json={"name": "shared_kb"}, headers=as_(ALICE))
+    seen_by_bob = await http.get("/knowledge_bases", headers=as_(BOB))
+    tools = await http.get("/tools", headers=as_(BOB))
+
+    assert created.status_code in (200, 201)
+    assert "shared_kb" in seen_by_bob.text
+    assert tools.status_code == 200

@@ -17,6 +17,7 @@ from agent_service.api import (
     kb_chat,
     knowledge_bases,
     models,
+    openai_chat,
     tools,
 )
 from agent_service.api.deps import authenticate
@@ -50,4 +51,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tools.router, dependencies=protected)
     app.include_router(knowledge_bases.router, dependencies=protected)
     app.include_router(chatchat_kb.router, dependencies=protected)
+    app.include_router(openai_chat.router, dependencies=protected)
     return app

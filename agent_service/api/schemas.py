@@ -22,9 +22,20 @@ class HistoryItem(BaseModel):
     content: str
 
 
-class ChatRequestBase(BaseModel):
+class NullMeansDefault(BaseModel):
+    """Clients send every key, `null` for "not set": a null falls back to the field's default."""
+
     model_config = ConfigDict(extra="ignore")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _null_means_default(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
+
+
+class ChatRequestBase(NullMeansDefault):
     query: str = Field(max_length=MAX_QUERY_CHARS, description="The user's message.")
     conversation_id: str | None = Field(None, description="Continue this conversation; empty starts a new one.")
     history_len: int = Field(
@@ -39,13 +50,6 @@ class ChatRequestBase(BaseModel):
     top_p: float | None = Field(None, gt=0.0, le=1.0, description="Nucleus sampling; null leaves the model's own.")
     stop: list[str] | None = Field(None, max_length=4, description="Up to 4 sequences that end the answer.")
     system: str | None = Field(None, max_length=MAX_QUERY_CHARS, description="A system message before the history.")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _null_means_default(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {key: value for key, value in data.items() if value is not None}
-        return data
 
     @field_validator("query")
     @classmethod

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from pydantic import BaseModel
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from agent_service.streaming.events import to_sse
@@ -23,15 +22,16 @@ def _ping() -> ServerSentEvent:
     return ServerSentEvent(comment=f"ping - {datetime.now(UTC):%Y-%m-%d %H:%M:%S.%f}")
 
 
-async def _frames(events: AsyncIterator[BaseModel]) -> AsyncIterator[ServerSentEvent]:
+async def _frames(events: AsyncIterator[T], encode: Callable[[T], ServerSentEvent]) -> AsyncIterator[ServerSentEvent]:
     async with aclosing(events):
         async for event in events:
-            yield to_sse(event)
+            yield encode(event)
 
 
-def sse_response(events: AsyncIterator[BaseModel]) -> EventSourceResponse:
+def sse_response(events: AsyncIterator[T], encode: Callable[[T], ServerSentEvent] = to_sse) -> EventSourceResponse:
+    """One data-only frame per event; `encode` makes the frame (our typed events by default)."""
     return EventSourceResponse(
-        _frames(events),
+        _frames(events, encode),
         sep="\r\n",
         ping=PING_SECONDS,
         ping_message_factory=_ping,

@@ -1,0 +1,142 @@
+"""The OpenAI-compatible API: `POST /v1/chat/completions` and `GET /v1/models`.
+
+A request becomes the matching Chatchat-route request and runs the same turn
+(`api.runs`): the same persistence, memory, agent and knowledge bases; only
+the answer's shape differs (`streaming.openai_chunks`). Errors come in
+OpenAI's shape (`api.errors`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio.to_thread
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from sse_starlette import ServerSentEvent
+
+from agent_service.api.deps import OwnerDep, ServicesDep
+from agent_service.api.errors import openai_error
+from agent_service.api.openai_schemas import ChatCompletionRequest
+from agent_service.api.runs import ChatRun, start_agent_chat, start_knowledge_base_chat, start_llm_chat
+from agent_service.api.schemas import MAX_HISTORY_LEN, AgentChatRequest, ChatRequest, KnowledgeBaseChatRequest
+from agent_service.errors import NotFoundError, ServiceError
+from agent_service.knowledge.errors import KnowledgeBaseNotFoundError
+from agent_service.services import Services
+from agent_service.streaming.openai_chunks import ChunkStream, fold
+from agent_service.streaming.responses import collect, sse_response
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+
+DONE = "[DONE]"
+
+
+def _model_entry(name: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": 0, "owned_by": "agent-service"}
+
+
+def _known_model(services: Services, name: str) -> str:
+    if name not in services.models.configs:
+        known = ", ".join(services.models.configs)
+        raise NotFoundError(
+            f"model {name!r} does not exist; configured models: {known}", code="invalid_model", param="model"
+        )
+    return name
+
+
+@router.get("/models")
+def list_models(services: ServicesDep) -> dict[str, Any]:
+    return {"object": "list", "data": [_model_entry(name) for name in services.models.configs]}
+
+
+@router.get("/models/{model}")
+def get_model(model: str, services: ServicesDep) -> dict[str, Any]:
+    return _model_entry(_known_model(services, model))
+
+
+def _turn_fields(body: ChatCompletionRequest) -> dict[str, Any]:
+    """The Chatchat-route fields of this request. With a conversation and no
+    earlier turns in `messages`, the history comes from the database."""
+    return {
+        "query": body.query,
+        "conversation_id": body.conversation_id,
+        "history": body.history,
+        "history_len": MAX_HISTORY_LEN,
+        "stream": body.stream,
+        "model_name": body.model,
+        "temperature": body.temperature,
+        "max_tokens": body.max_completion_tokens or body.max_tokens,
+        "top_p": body.top_p,
+        "stop": body.stop,
+        "system": body.system,
+    }
+
+
+async def _start(services: Services, body: ChatCompletionRequest, owner: str | None, base_url: str) -> ChatRun:
+    fields = _turn_fields(body)
+    try:
+        if body.chat_mode == "chat_knowledge":
+            if not isinstance(body.chat_param, str) or not body.chat_param.strip():
+                raise ServiceError(
+                    "chat_mode chat_knowledge needs chat_param: the knowledge base's name",
+                    code="invalid_chat_param",
+                    param="chat_param",
+                )
+            name = body.chat_param.strip()
+            try:
+                await anyio.to_thread.run_sync(lambda: services.knowledge.get(name=name))
+            except KnowledgeBaseNotFoundError as exc:
+                raise NotFoundError(str(exc), code="invalid_chat_param", param="chat_param") from None
+            request = KnowledgeBaseChatRequest(**fields, knowledge_base_name=name)
+            return await start_knowledge_base_chat(services, request, owner=owner, base_url=base_url)
+        if body.chat_mode == "chat_agent":
+            if body.stop:
+                raise ServiceError(
+                    "stop is not supported with chat_mode chat_agent", code="invalid_value", param="stop"
+                )
+            try:
+                services.tools.select(body.tool_names)
+            except ServiceError as exc:
+                raise ServiceError(str(exc), code="invalid_chat_param", param="chat_param") from None
+            return await start_agent_chat(services, AgentChatRequest(**fields, tools=body.tool_names), owner=owner)
+        return await start_llm_chat(services, ChatRequest(**fields), owner=owner)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ServiceError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}", code="invalid_value") from None
+
+
+def _frame(item: dict[str, Any] | str) -> ServerSentEvent:
+    return ServerSentEvent(data=item if isinstance(item, str) else json.dumps(item, ensure_ascii=False))
+
+
+async def _then_done(chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any] | str]:
+    async for chunk in chunks:
+        yield chunk
+    yield DONE
+
+
+@router.post("/chat/completions")
+async def chat_completions(body: ChatCompletionRequest, request: Request, services: ServicesDep, owner: OwnerDep):
+    """An OpenAI chat completion, streamed or not, in any chat mode; every
+    response carries its `conversation_id`."""
+    model = _known_model(services, body.model)
+    run = await _start(services, body, owner, str(request.base_url))
+    include_usage = bool(body.stream_options and body.stream_options.include_usage) or not body.stream
+    chunks = ChunkStream(
+        model=model,
+        **run.turn.ids,
+        agent_style=run.agent_style,
+        sources=run.sources if body.chat_mode == "chat_knowledge" else None,
+        include_usage=include_usage,
+    ).chunks(run.events)
+    if body.stream:
+        return sse_response(_then_done(chunks), encode=_frame)
+
+    collected = await collect(chunks)
+    if failed := next((chunk for chunk in collected if "error" in chunk), None):
+        body_ = openai_error(502, failed["error"]["message"], code="upstream_error")
+        return JSONResponse({**body_, **run.turn.ids}, status_code=502)
+    return fold(collected)

@@ -1,0 +1,223 @@
+"""A chat turn's events as OpenAI `chat.completion.chunk` objects, and those
+chunks folded into one `chat.completion`.
+
+Standard fields carry what a standard client understands: the answer in
+`delta.content`, each tool call the agent made in `delta.tool_calls` (id =
+the tool run's id), `finish_reason`, `usage`. Extensions, which such clients
+ignore:
+- every chunk: `conversation_id`, `message_id` (the answer's, for feedback);
+- first chunk of a knowledge-base answer: `sources` (numbered as cited);
+- agent turns: `tool_result` ({id, output, is_error, elapsed_ms}) on the
+  chunk after each call, and the agent's own reasoning (text ReAct steps,
+  GLM3 tool turns) in `delta.reasoning_content`;
+- a failed stream: a chunk with OpenAI's `error` object, then `[DONE]`.
+
+The tool calls were made by the service, not asked of the client: the
+finish reason stays `stop` (or `length`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from typing import Any
+
+from agent_service.streaming.events import (
+    DoneEvent,
+    ErrorEvent,
+    FinalAnswerEvent,
+    StreamEvent,
+    TokenEvent,
+    ToolEndEvent,
+    ToolErrorEvent,
+    ToolStartEvent,
+)
+
+FINAL_ANSWER_MARKER = "Final Answer:"  # where a text ReAct step's answer starts
+
+# Our finish reasons in OpenAI's words; an agent out of steps ran out of length.
+FINISH_REASONS = {"stop": "stop", "length": "length", "max_iterations": "length", "error": "stop"}
+
+
+def openai_usage(usage: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not usage:
+        return None
+    result = {
+        "prompt_tokens": int(usage.get("input_tokens", 0)),
+        "completion_tokens": int(usage.get("output_tokens", 0)),
+        "total_tokens": int(usage.get("total_tokens", 0)),
+    }
+    return {**result, "estimated": True} if usage.get("estimated") else result
+
+
+class AgentTextSplitter:
+    """Splits an agent's streamed text into reasoning and the answer.
+
+    `tool_calling` models write only their answer as text. A text ReAct step
+    is reasoning up to `Final Answer:` and the answer after it; the marker can
+    arrive split over tokens, so a marker's length of text is held back until
+    it is known not to start one. GLM3's answer only becomes known at the end.
+    """
+
+    def __init__(self, style: str | None) -> None:
+        self.style = style
+        self.step: int | None = None
+        self.pending = ""  # react: the step's text not yet sent, a possible start of the marker
+        self.answering = False  # react: the marker has been seen in this step
+        self.answer_sent = ""
+
+    def feed(self, text: str, step: int | None) -> list[tuple[str, str]]:
+        """(field, text) pairs to send: field is `content` or `reasoning_content`."""
+        if self.style == "tool_calling":
+            self.answer_sent += text
+            return [("content", text)]
+        if self.style != "react":
+            return [("reasoning_content", text)]
+        out = self.flush() if step != self.step else []
+        self.step = step
+        if self.answering:
+            text = text if self.answer_sent else text.lstrip()
+            self.answer_sent += text
+            return [*out, ("content", text)]
+        self.pending += text
+        if (at := self.pending.find(FINAL_ANSWER_MARKER)) >= 0:
+            end = at + len(FINAL_ANSWER_MARKER)
+            reasoning, answer = self.pending[:end], self.pending[end:]
+            self.pending, self.answering = "", True
+            self.answer_sent += answer.lstrip()
+            return [*out, ("reasoning_content", reasoning), ("content", answer.lstrip())]
+        keep = len(FINAL_ANSWER_MARKER) - 1
+        ready, self.pending = self.pending[:-keep], self.pending[-keep:]
+        return [*out, ("reasoning_content", ready)]
+
+    def flush(self) -> list[tuple[str, str]]:
+        """The step is over (a tool is called, or a new step starts): what was held back is reasoning."""
+        flushed, self.pending, self.answering = self.pending, "", False
+        return [("reasoning_content", flushed)]
+
+    def finish(self, final_answer: str) -> list[tuple[str, str]]:
+        """At the end: held-back reasoning, and the answer if it has not streamed already."""
+        out = self.flush()
+        sent, final = self.answer_sent.strip(), final_answer.strip()
+        if final and not sent.endswith(final):
+            out.append(("content", ("\n\n" if sent else "") + final))
+        return out
+
+
+class ChunkStream:
+    """Builds the chunks of one completion from its events."""
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        conversation_id: str,
+        message_id: str,
+        agent_style: str | None = None,
+        sources: list[dict[str, Any]] | None = None,
+        include_usage: bool = False,
+    ) -> None:
+        self.base = {
+            "id": f"chatcmpl-{message_id}",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+            "system_fingerprint": None,
+        }
+        self.ids = {"conversation_id": conversation_id, "message_id": message_id}
+        self.sources = sources
+        self.include_usage = include_usage
+        self.agent = agent_style is not None
+        self.splitter = AgentTextSplitter(agent_style)
+        self.tool_index: dict[str, int] = {}
+
+    def chunk(self, delta: dict[str, Any], finish_reason: str | None = None, **extensions: Any) -> dict[str, Any]:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+        return {**self.base, "choices": [choice], **self.ids, **extensions}
+
+    def _text(self, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        return [self.chunk({name: text}) for name, text in pairs if text]
+
+    def first(self) -> dict[str, Any]:
+        extensions = {"sources": self.sources} if self.sources is not None else {}
+        return self.chunk({"role": "assistant", "content": ""}, **extensions)
+
+    def translate(self, event: StreamEvent) -> list[dict[str, Any]]:
+        if isinstance(event, TokenEvent):
+            if not self.agent:
+                return [self.chunk({"content": event.text})]
+            return self._text(self.splitter.feed(event.text, event.step))
+        if isinstance(event, ToolStartEvent):
+            index = self.tool_index.setdefault(event.run_id, len(self.tool_index))
+            arguments = event.input if isinstance(event.input, str) else json.dumps(event.input, ensure_ascii=False)
+            call = {"index": index, "id": event.run_id, "type": "function"}
+            return [
+                *self._text(self.splitter.flush()),
+                self.chunk({"tool_calls": [{**call, "function": {"name": event.tool, "arguments": arguments}}]}),
+            ]
+        if isinstance(event, ToolEndEvent | ToolErrorEvent):
+            failed = isinstance(event, ToolErrorEvent)
+            result = {
+                "id": event.run_id,
+                "output": event.error if failed else event.output,
+                "is_error": failed,
+                "elapsed_ms": event.elapsed_ms,
+            }
+            return [self.chunk({}, tool_result=result)]
+        if isinstance(event, FinalAnswerEvent):
+            return self._text(self.splitter.finish(event.final_answer))
+        if isinstance(event, ErrorEvent):
+            error = {"message": event.message, "type": "server_error", "param": None, "code": "upstream_error"}
+            return [{"error": error, **self.ids}]
+        if isinstance(event, DoneEvent):
+            if event.status == "error":
+                return []  # the error chunk said it all
+            chunks = [self.chunk({}, FINISH_REASONS.get(event.finish_reason or "stop", "stop"))]
+            if self.include_usage:
+                chunks.append({**self.base, "choices": [], "usage": openai_usage(event.usage), **self.ids})
+            return chunks
+        return []  # metadata and docs: already in the first chunk
+
+    async def chunks(self, events: AsyncIterator[StreamEvent]) -> AsyncIterator[dict[str, Any]]:
+        # Closing this stream (a client gone) closes the turn's, which saves what it has.
+        async with aclosing(events):
+            yield self.first()
+            async for event in events:
+                for chunk in self.translate(event):
+                    yield chunk
+
+
+def fold(chunks: list[dict[str, Any]]) -> dict[str, Any]:
+    """A whole `chat.completion` from its chunks (`stream: false`), extensions kept on the message."""
+    first = chunks[0]
+    message: dict[str, Any] = {"role": "assistant", "content": ""}
+    reasoning, calls, results = "", [], []
+    finish_reason, usage = "stop", None
+    for chunk in chunks:
+        if "tool_result" in chunk:
+            results.append(chunk["tool_result"])
+        if "usage" in chunk:
+            usage = chunk["usage"]
+        for choice in chunk.get("choices", []):
+            delta = choice["delta"]
+            message["content"] += delta.get("content") or ""
+            reasoning += delta.get("reasoning_content") or ""
+            calls += [{key: call[key] for key in ("id", "type", "function")} for call in delta.get("tool_calls", [])]
+            finish_reason = choice["finish_reason"] or finish_reason
+    if reasoning:
+        message["reasoning_content"] = reasoning
+    if calls:
+        message["tool_calls"], message["tool_results"] = calls, results
+    if "sources" in first:
+        message["sources"] = first["sources"]
+    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}
+    return {
+        **{key: first[key] for key in ("id", "created", "model", "system_fingerprint")},
+        "object": "chat.completion",
+        "choices": [choice],
+        "usage": usage,
+        "conversation_id": first["conversation_id"],
+        "message_id": first["message_id"],
+    }

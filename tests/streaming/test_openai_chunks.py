@@ -1,0 +1,58 @@
+"""The agent's streamed text split into reasoning and answer, token by token."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent_service.streaming.openai_chunks import AgentTextSplitter
+
+
+def run(splitter: AgentTextSplitter, steps: list[list[str]], final: str) -> tuple[str, str]:
+    sent: list[tuple[str, str]] = []
+    for number, tokens in enumerate(steps, start=1):
+        for token in tokens:
+            sent += splitter.feed(token, number)
+        sent += splitter.flush()
+    sent += splitter.finish(final)
+    return (
+        "".join(text for field, text in sent if field == "reasoning_content"),
+        "".join(text for field, text in sent if field == "content"),
+    )
+
+
+@pytest.mark.parametrize(
+    "tokens",
+    [
+        ["Thought: done\nFinal Answer: It is 4."],
+        ["Thought: done\nFinal", " Answer", ":", " It", " is", " 4."],
+        ["Thought: done\nFin", "al Ans", "wer: It is 4."],
+        list("Thought: done\nFinal Answer: It is 4."),
+    ],
+)
+def test_react_answer_after_the_marker_however_it_is_split(tokens):
+    reasoning, answer = run(
+        AgentTextSplitter("react"), [['Action: calculator\nAction Input: "2+2"'], tokens], "It is 4."
+    )
+
+    assert answer == "It is 4."
+    assert reasoning == 'Action: calculator\nAction Input: "2+2"Thought: done\nFinal Answer:'
+
+
+def test_an_answer_the_parser_found_without_the_marker_is_sent_at_the_end():
+    reasoning, answer = run(AgentTextSplitter("react"), [["It is just 4."]], "It is just 4.")
+
+    assert (reasoning, answer) == ("It is just 4.", "It is just 4.")
+
+
+def test_native_tool_calling_text_is_the_answer_and_glm3_answers_at_the_end():
+    assert run(AgentTextSplitter("tool_calling"), [["It ", "is 9."]], "It is 9.") == ("", "It is 9.")
+    assert run(AgentTextSplitter("glm3"), [["calculator\n", "tool_call(x=1)"], ["9"]], "9") == (
+        "calculator\ntool_call(x=1)9",
+        "9",
+    )
+
+
+def test_an_answer_that_differs_from_what_streamed_is_appended():
+    reasoning, answer = run(AgentTextSplitter("tool_calling"), [["Let me check."]], "Stopped: too many steps.")
+
+    assert answer == "Let me check.\n\nStopped: too many steps."

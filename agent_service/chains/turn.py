@@ -82,6 +82,13 @@ async def finish_turn(
     meta: dict[str, Any],
     tool_calls: Sequence[ToolCall] = (),
 ) -> None:
+    await db.run(_save_answer, turn=turn, content=content, status=status, meta=meta, tool_calls=tool_calls)
+
+
+def _save_answer(
+    *, session: Session, turn: Turn, content: str, status: str, meta: dict[str, Any], tool_calls: Sequence[ToolCall]
+) -> None:
+    # Built here, in the worker thread: validating the row is work the event loop need not do.
     message = Message(
         id=turn.message_id,
         conversation_id=turn.conversation_id,
@@ -91,4 +98,4 @@ async def finish_turn(
         model=turn.model_name,
         meta=meta,
     )
-    await db.run(crud.save_assistant_message, message=message, tool_calls=tool_calls)
+    crud.save_assistant_message(session=session, message=message, tool_calls=tool_calls)

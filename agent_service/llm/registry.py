@@ -22,7 +22,9 @@ def build_chat_model(name: str, config: ModelConfig) -> BaseChatModel:
         import openai  # imported here: start-up stays fast
         from langchain_openai import ChatOpenAI
 
-        return ChatOpenAI(
+        from agent_service.llm.openai_client import DictStreamCompletions
+
+        model = ChatOpenAI(
             model=config.model or name,
             base_url=config.base_url,
             api_key=config.api_key or "EMPTY",  # local servers take any key
@@ -30,10 +32,15 @@ def build_chat_model(name: str, config: ModelConfig) -> BaseChatModel:
             max_retries=config.max_retries,
             streaming=True,
             stream_usage=True,
+            # `timeout` (the HTTP read timeout) already bounds an upstream's silence;
+            # a per-chunk timer on top would cost a task per token.
+            stream_chunk_timeout=None,
             # The registry's own connection pool, not one shared process-wide:
             # it lives and dies with this service (and its event loop).
             http_async_client=openai.DefaultAsyncHttpxClient(),
         )
+        model.async_client = DictStreamCompletions(model.root_async_client)
+        return model
     if config.provider == "llamacpp":
         return LlamaCppChatModel(
             model_path=config.model_path, n_ctx=config.context_window, n_threads=config.n_threads, streaming=True
@@ -41,11 +48,15 @@ def build_chat_model(name: str, config: ModelConfig) -> BaseChatModel:
     return ScriptedChatModel(responses=config.responses or ["This is a scripted reply."], streaming=True)
 
 
+MAX_VARIANTS = 256
+
+
 class ModelRegistry:
     def __init__(self, settings: Settings) -> None:
         self.configs = settings.models
         self.default_name: str = settings.default_model or next(iter(self.configs))
         self._models: dict[str, BaseChatModel] = {}
+        self._variants: dict[tuple, BaseChatModel] = {}  # per-request parameters applied, by parameters
         self._lock = threading.Lock()
 
     def resolve(self, name: str | None) -> str:
@@ -91,4 +102,17 @@ class ModelRegistry:
         if stop:
             update["stop"] = stop
         base = self.base(name)
-        return base.model_copy(update=update) if update else base
+        if not update:
+            return base
+        # Copies are kept: a model's serialized form, which every call reports
+        # to its callbacks, is then computed once per parameter set, not per request.
+        key = (
+            self.resolve(name),
+            tuple((field, tuple(v) if isinstance(v, list) else v) for field, v in sorted(update.items())),
+        )
+        with self._lock:
+            if (model := self._variants.get(key)) is None:
+                if len(self._variants) >= MAX_VARIANTS:
+                    self._variants.pop(next(iter(self._variants)))  # the oldest
+                model = self._variants[key] = base.model_copy(update=update)
+            return model

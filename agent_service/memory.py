@@ -33,7 +33,8 @@ class DatabaseChatMessageHistory(BaseChatMessageHistory):
         self.conversation_id = conversation_id
 
     def _query(self):  # noqa: ANN202 - a SQLModel select
-        return select(Message).where(
+        # Only the two columns history needs: no metadata JSON decoded, no row objects built.
+        return select(Message.role, Message.content).where(
             Message.conversation_id == self.conversation_id,
             col(Message.role).in_(("user", "assistant")),
             Message.content != "",

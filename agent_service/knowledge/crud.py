@@ -124,6 +124,12 @@ def indexed_file_names(*, session: Session, kb_id: int) -> set[str]:
     return set(rows)
 
 
+def search_scope(*, session: Session, name: str) -> tuple[KnowledgeBase, set[str], bool]:
+    """What a search needs, in one read: the base, its indexed files, whether any file is being indexed."""
+    kb = get_kb(session=session, name=name)
+    return kb, indexed_file_names(session=session, kb_id=kb.id), has_files_being_indexed(session=session, kb_id=kb.id)
+
+
 def has_files_being_indexed(*, session: Session, kb_id: int) -> bool:
     """Files whose chunks may be half-stored (a failed file's chunks are removed when it fails)."""
     query = select(KnowledgeFile.id).where(KnowledgeFile.kb_id == kb_id, KnowledgeFile.status == "indexing")

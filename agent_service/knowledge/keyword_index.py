@@ -143,7 +143,10 @@ class KeywordIndex:
         if not expression:
             return []
         allowed = None if files is None else json.dumps(list(files))
-        with self._connect() as connection:
+        if not self.path.exists():
+            return []  # nothing was ever indexed
+        # Read-only, and without the writers' set-up: the schema and WAL mode are already on disk.
+        with closing(sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True, timeout=30)) as connection:
             rows = connection.execute(
                 "SELECT chunk.id, chunk.file, chunk.text, chunk.metadata, bm25(chunk_terms) AS rank"
                 " FROM chunk_terms JOIN chunk ON chunk.rowid = chunk_terms.rowid"

@@ -56,6 +56,7 @@ class KnowledgeBaseService:
         self.chroma_url = settings.chroma_url
         self.min_similarity = settings.kb_min_similarity
         self._vector_indexes: dict[str, VectorIndex] = {}
+        self._paths_by_name: dict[str, KnowledgeBasePaths] = {}
         self._writers: dict[str, threading.RLock] = {}
         self._guard = threading.Lock()
 
@@ -214,16 +215,14 @@ class KnowledgeBaseService:
             raise ServiceError(f"top_k must be between 1 and {MAX_TOP_K}")
         if not 0.0 <= score_threshold <= 1.0:
             raise ServiceError("score_threshold must be between 0 and 1")
-        kb = self._kb(name)
+        kb, visible, hidden = self.db.read(crud.search_scope, name=validate_kb_name(name))
         self._check_model(kb)
-        visible = self.db.read(crud.indexed_file_names, kb_id=kb.id)
         if not visible:
             raise EmptyKnowledgeBaseError(f"knowledge base {name!r} has no indexed file to search")
         candidates = max(CANDIDATES_PER_HIT * top_k, 20)
         # Only files that are fully indexed: never half a file, nor one being replaced or deleted.
         # Chroma's `$in` filter costs more than the search itself on a large base: skip it
         # unless some file is being indexed (or was, when a crash stopped it).
-        hidden = self.db.read(crud.has_files_being_indexed, kb_id=kb.id)
         vector = self._vector_index(name).search(query, limit=candidates, files=visible if hidden else None)
         keyword = self._keyword_index(name).search(query, limit=candidates, files=visible)
         return fuse(vector, keyword, top_k=top_k, score_threshold=score_threshold, min_similarity=self.min_similarity)
@@ -248,7 +247,10 @@ class KnowledgeBaseService:
             )
 
     def _paths(self, name: str) -> KnowledgeBasePaths:
-        return KnowledgeBasePaths.under(self.kb_root, name)
+        # Resolved once per name: resolving touches the disk. A race computes the same value twice.
+        if (paths := self._paths_by_name.get(name)) is None:
+            paths = self._paths_by_name.setdefault(name, KnowledgeBasePaths.under(self.kb_root, name))
+        return paths
 
     def _writer(self, name: str) -> threading.RLock:
         with self._guard:

@@ -9,7 +9,7 @@ extensions that reach the service's own powers (DB-GPT's names):
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -58,6 +58,15 @@ class ChatCompletionRequest(NullMeansDefault):
         None, description="chat_knowledge: the knowledge base; chat_agent: the allowed tools (list or comma-separated)."
     )
     conversation_id: str | None = Field(None, max_length=32, description="Continue this stored conversation.")
+    tools: list[Any] | None = Field(None, description="Not supported: the service's own tools run in chat_agent mode.")
+    functions: list[Any] | None = Field(None, description="Not supported, like `tools`.")
+
+    @field_validator("tools", "functions")
+    @classmethod
+    def _no_client_tools(cls, value: list[Any] | None) -> None:
+        if value:
+            raise ValueError("client-side tools are not supported; chat_mode chat_agent runs the service's own tools")
+        return None
 
     @field_validator("messages")
     @classmethod

@@ -299,6 +299,7 @@ async def test_agent_non_stream_carries_the_trace_on_the_message(client, upstrea
         ({"n": 2}, 400, "invalid_value", "n"),
         ({"stop": ["a", "b", "c", "d", "e"]}, 400, "invalid_value", "stop"),
         ({"conversation_id": "0" * 32}, 404, "not_found", None),
+        ({"tools": [{"type": "function", "function": {"name": "f"}}]}, 400, "invalid_value", "tools"),
     ],
 )
 async def test_bad_requests_get_openai_errors_and_write_nothing(served, rows: Rows, body, status, code, param):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -32,8 +33,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # In the background: start-up stays fast while the shipped samples are indexed.
+        # In the background: start-up stays fast while the shipped samples are indexed
+        # and the remote models' clients are built (so the first chat need not wait).
         app.state.discovery = start_indexing_bases_found_on_disk(services.knowledge)
+        threading.Thread(target=services.models.connect_remote_models, name="models", daemon=True).start()
         yield
         services.close()
 

@@ -79,6 +79,13 @@ class ModelRegistry:
                 self._models[name] = build_chat_model(name, self.configs[name])
             return self._models[name]
 
+    def connect_remote_models(self) -> None:
+        """Build the client of every remote model now (it imports the openai SDK, about a
+        second); local models still load their weights on first use."""
+        for name, config in self.configs.items():
+            if config.provider == "openai":
+                self.base(name)
+
     def chat_model(
         self,
         name: str,

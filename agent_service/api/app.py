@@ -24,6 +24,7 @@ from agent_service.api.errors import install_error_handlers
 from agent_service.config import Settings, get_settings
 from agent_service.knowledge.discover import start_indexing_bases_found_on_disk
 from agent_service.services import Services
+from agent_service.web import routes as web
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -50,4 +51,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tools.router, dependencies=protected)
     app.include_router(knowledge_bases.router, dependencies=protected)
     app.include_router(chatchat_kb.router, dependencies=protected)
+    app.include_router(web.router)  # the page holds no data: no key needed to load it
     return app

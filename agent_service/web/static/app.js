@@ -87,7 +87,7 @@ class App {
         h('span', { class: 'health', title: 'Service status' }),
         iconButton('key', 'API key', () => askForKey('').then((saved) => saved && this.reload())),
         iconButton('moon', 'Toggle dark mode', toggleTheme, { class: 'theme-toggle' }),
-        iconButton('chat', 'Keyboard shortcuts', () => this.shortcuts())));
+        iconButton('help', 'Keyboard shortcuts', () => this.shortcuts())));
     this.chatView = h('section', { class: 'view chat-view' },
       h('header', { class: 'topbar' },
         iconButton('menu', 'Show sidebar', () => this.toggleSidebar(), { class: 'menu-btn' }),
@@ -99,6 +99,10 @@ class App {
         iconButton('menu', 'Show sidebar', () => this.toggleSidebar(), { class: 'menu-btn' }),
         h('div', { class: 'topbar-title', text: 'Knowledge bases' })),
       h('div', { class: 'kb-scroll' }, this.kb.el));
+    // On a phone, following any link in the drawer closes it (even to the page already shown).
+    this.sidebar.addEventListener('click', (event) => {
+      if (PHONE.matches && event.target.closest('a')) this.toggleSidebar(false);
+    });
     const scrim = h('div', { class: 'scrim', onclick: () => this.toggleSidebar(false) });
     const root = $('#app');
     root.replaceChildren(this.sidebar, scrim, h('main', { class: 'main' }, this.chatView, this.kbView));

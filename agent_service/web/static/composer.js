@@ -132,8 +132,8 @@ export class Composer {
       h('div', { class: 'popover-head' }, h('span', { text: 'Tools the agent may call' }),
         h('button', { type: 'button', class: 'link-btn', text: 'All', onclick: setAll(true) }),
         h('button', { type: 'button', class: 'link-btn', text: 'None', onclick: setAll(false) })),
-      tools.length ? null : h('p', { class: 'muted', text: 'No tools are loaded.' }),
-      tools.map((tool, i) => h('label', { class: 'tool-option', title: tool.description || '' }, boxes[i],
+      ...(tools.length ? [] : [h('p', { class: 'muted', text: 'No tools are loaded.' })]),
+      ...tools.map((tool, i) => h('label', { class: 'tool-option', title: tool.description || '' }, boxes[i],
         h('span', { class: 'tool-option-name', text: tool.name }),
         h('span', { class: 'tool-option-desc', text: (tool.description || '').split('\n')[0] }))));
     this.showToolCount();

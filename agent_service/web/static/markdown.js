@@ -61,7 +61,7 @@ function decorateCode(root) {
     const copy = h('button', { type: 'button', class: 'code-copy', title: 'Copy code', 'aria-label': 'Copy code' },
       icon('copy', 14), h('span', { text: 'Copy' }));
     copy.addEventListener('click', async () => {
-      await copyText(code.textContent);
+      await copyText(code.textContent.replace(/\n$/, ''));
       copy.lastChild.textContent = 'Copied';
       setTimeout(() => (copy.lastChild.textContent = 'Copy'), 1500);
     });

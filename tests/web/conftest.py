@@ -18,17 +18,8 @@ from playwright.async_api import async_playwright
 from agent_service.api.app import create_app
 from agent_service.config import Settings
 from tests.conftest import REPO
+from tests.web.chromium import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 VENDOR = REPO / "agent_service" / "web" / "static" / "vendor"
 
 

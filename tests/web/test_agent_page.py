@@ -25,7 +25,7 @@ async def test_a_tool_card_appears_running_then_fills_in_and_survives_a_reload(p
     await expect(card).to_have_class(re.compile(r"\brunning\b"))  # the tool takes a second
     await expect(card.locator(".spinner")).to_be_visible()
     await expect(card.locator(".tool-name")).to_have_text("slow_lookup")
-    await expect(card.locator(".tool-input")).to_contain_text('"topic": "pumps"')
+    await expect(card.locator(".tool-input")).to_contain_text('"topic":"pumps"')
     await expect(card).to_have_class(re.compile(r"\bdone\b"), timeout=10_000)
     await expect(card.locator(".tool-output")).to_have_text("notes about pumps")
     await expect(card.locator(".tool-time")).to_have_text(re.compile(r"^\d+(\.\d+)? (ms|s)$"))
@@ -39,7 +39,7 @@ async def test_a_tool_card_appears_running_then_fills_in_and_survives_a_reload(p
     await expect(card).to_have_count(1)
     await expect(card).to_have_class(re.compile(r"\bdone\b"))
     await expect(card.locator(".tool-name")).to_have_text("slow_lookup")
-    await expect(card.locator(".tool-input")).to_contain_text('"topic": "pumps"')
+    await expect(card.locator(".tool-input")).to_contain_text('"topic":"pumps"')
     await expect(card.locator(".tool-output")).to_have_text("notes about pumps")
     await expect(card.locator(".tool-time")).to_have_text(re.compile(r"^\d+(\.\d+)? (ms|s)$"))
     await expect(answer.locator(".answer")).to_have_text("The notes say pumps need pressure.")

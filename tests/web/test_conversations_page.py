@@ -40,8 +40,9 @@ async def test_selecting_a_conversation_loads_its_messages(page, base_url, upstr
 
 
 async def test_rename_a_conversation(page, base_url, upstream):
-    await start_conversations(base_url, upstream)
-    await open_chat(page, base_url)
+    ids = await start_conversations(base_url, upstream)
+    await open_chat(page, base_url, f"/#/c/{ids[1]}")
+    await expect(page.locator(".topbar-title").first).to_have_text("Grocery list")
 
     row = page.locator(".conv", has_text="Grocery list")
     await row.hover()
@@ -50,6 +51,7 @@ async def test_rename_a_conversation(page, base_url, upstream):
     await page.locator(".conv-edit").press("Enter")
 
     await expect(page.locator(".conv-title")).to_have_text(["Paris museums", "Weekend shopping", "Trip to Paris"])
+    await expect(page.locator(".topbar-title").first).to_have_text("Weekend shopping")
     assert "Weekend shopping" in await api_titles(base_url)
     await page.reload()
     await expect(page.locator(".conv-title", has_text="Weekend shopping")).to_be_visible()

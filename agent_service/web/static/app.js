@@ -14,19 +14,21 @@ const PHONE = window.matchMedia('(max-width: 760px)');
 
 // --- theme ----------------------------------------------------------------------------
 
+const isDark = (theme) => theme === 'dark'
+  || (theme !== 'light' && window.matchMedia('(prefers-color-scheme: dark)').matches);
+
 function applyTheme(theme) {
   const root = document.documentElement;
   if (theme === 'light' || theme === 'dark') root.dataset.theme = theme;
   else delete root.dataset.theme;
-  const dark = theme === 'dark' || (theme !== 'light' && window.matchMedia('(prefers-color-scheme: dark)').matches);
+  const dark = isDark(theme);
   $('#hl-light').media = dark ? 'not all' : 'all';
   $('#hl-dark').media = dark ? 'all' : 'not all';
+  $('.theme-toggle')?.replaceChildren(icon(dark ? 'sun' : 'moon', 16));
 }
 
 function toggleTheme() {
-  const dark = document.documentElement.dataset.theme === 'dark'
-    || (!document.documentElement.dataset.theme && window.matchMedia('(prefers-color-scheme: dark)').matches);
-  const theme = dark ? 'light' : 'dark';
+  const theme = isDark(load('theme', 'system')) ? 'light' : 'dark';
   save('theme', theme);
   applyTheme(theme);
 }
@@ -65,6 +67,9 @@ class App {
       onDeleted: (id) => {
         if (id === this.chat.conversationId) location.hash = '#/';
       },
+      onRenamed: (conversation) => {
+        if (conversation.id === this.chat.conversationId) this.title.textContent = conversation.title;
+      },
     });
     this.kb = new KnowledgePage({ onBasesChanged: (bases) => this.composer.setBases(bases) });
     for (const button of this.composer.kindButtons) button.addEventListener('click', () => this.chat.refreshEmpty());
@@ -86,7 +91,8 @@ class App {
       h('div', { class: 'sidebar-foot' },
         h('span', { class: 'health', title: 'Service status' }),
         iconButton('key', 'API key', () => askForKey('').then((saved) => saved && this.reload())),
-        iconButton('moon', 'Toggle dark mode', toggleTheme, { class: 'theme-toggle' }),
+        iconButton(isDark(load('theme', 'system')) ? 'sun' : 'moon', 'Toggle dark mode', toggleTheme,
+          { class: 'theme-toggle' }),
         iconButton('help', 'Keyboard shortcuts', () => this.shortcuts())));
     this.chatView = h('section', { class: 'view chat-view' },
       h('header', { class: 'topbar' },

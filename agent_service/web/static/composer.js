@@ -100,8 +100,8 @@ export class Composer {
     this.models = models;
     const names = models.map((m) => m.name);
     if (!names.includes(this.state.model)) this.set('model', fallback || names[0] || '');
-    this.modelSelect.replaceChildren(...models.map((m) => h('option', { value: m.name,
-      text: m.name + (m.name === fallback ? ' (default)' : '') })));
+    this.modelSelect.replaceChildren(...models.map((m) => h('option', { value: m.name, text: m.name,
+      title: `${m.provider}${m.model && m.model !== m.name ? `: ${m.model}` : ''}${m.default ? ' (default)' : ''}` })));
     this.modelSelect.value = this.state.model;
   }
 

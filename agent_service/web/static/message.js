@@ -214,7 +214,7 @@ export class AnswerView {
         icon('file', 14), file,
         where ? h('span', { class: 'source-where', text: where }) : null,
         h('span', { class: 'source-score', title: 'relevance, 0 to 1', text: `score ${Number(source.score).toFixed(2)}` })),
-      h('p', { class: 'source-snippet', text: source.snippet || '' }));
+      h('p', { class: 'source-snippet', text: (source.snippet || '').replace(/\n{2,}/g, '\n') }));
   }
 
   citation(n) {

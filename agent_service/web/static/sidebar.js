@@ -22,9 +22,9 @@ function dayGroup(value) {
 }
 
 export class ConversationList {
-  constructor({ onOpen, onDeleted }) {
-    this.onOpen = onOpen;
+  constructor({ onDeleted, onRenamed }) {
     this.onDeleted = onDeleted;
+    this.onRenamed = onRenamed;
     this.items = [];
     this.total = 0;
     this.query = '';
@@ -126,6 +126,7 @@ export class ConversationList {
         try {
           const updated = await patch(`/conversations/${encodeURIComponent(conversation.id)}`, { title });
           Object.assign(conversation, updated);
+          this.onRenamed(conversation);
         } catch (error) {
           toast(`Rename failed: ${error.message}`, 'error');
         }

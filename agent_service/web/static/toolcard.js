@@ -7,10 +7,12 @@ import { formatMs, h, icon, parseTime } from './dom.js';
 const LONG_LINES = 8;
 const LONG_CHARS = 600;
 
+// Short JSON stays on one line; longer JSON is indented.
 function asText(value) {
   if (value == null) return '';
   if (typeof value === 'string') return value;
-  return JSON.stringify(value, null, 2);
+  const compact = JSON.stringify(value);
+  return compact.length <= 80 ? compact : JSON.stringify(value, null, 2);
 }
 
 // One line: `expression: 2**10 + 3` for a single argument, compact JSON otherwise.

@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     protected = [Depends(require_api_key)]
     app.include_router(health.router)
+    app.include_router(web.router)  # the page holds no data: no key needed to load it
     app.include_router(models.router, dependencies=protected)
     app.include_router(chat.router, dependencies=protected)
     app.include_router(agent.router, dependencies=protected)
@@ -51,5 +52,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tools.router, dependencies=protected)
     app.include_router(knowledge_bases.router, dependencies=protected)
     app.include_router(chatchat_kb.router, dependencies=protected)
-    app.include_router(web.router)  # the page holds no data: no key needed to load it
     return app

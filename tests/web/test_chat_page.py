@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from playwright.async_api import expect
@@ -132,3 +133,27 @@ async def test_phone_width_hides_the_sidebar_behind_a_menu(browser, base_url, up
     await page.locator(".conv-link").click()
     await expect(page.locator(".sidebar")).not_to_be_in_viewport()
     await context.close()
+
+
+async def test_a_message_sent_while_the_page_is_still_loading_is_kept(page, base_url, upstream):
+    def after(seconds):
+        async def handler(route):
+            await asyncio.sleep(seconds)
+            await route.continue_()
+
+        return handler
+
+    # The conversation list arrives while the first message is on its way.
+    await page.route(re.compile(r"/conversations\?"), after(1.0))
+    await page.route("**/chat/chat", after(2.0))
+    upstream.enqueue("Quick answer.")
+    await page.goto(base_url + "/")
+    await expect(page.locator(".composer-input")).to_be_visible()
+
+    await send(page, "Typed at once")
+
+    await expect(page.locator(".conv-title")).to_have_text(["Typed at once"])  # the lists have loaded since
+    await page.wait_for_timeout(200)
+    await expect(page.locator(".msg.user .bubble")).to_have_text(["Typed at once"])
+    answer = await finished_answer(page)
+    await expect(answer.locator(".answer")).to_have_text("Quick answer.")

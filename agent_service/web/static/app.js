@@ -130,11 +130,15 @@ class App {
     onKeyNeeded(askForKey);
     window.addEventListener('hashchange', () => this.route());
     document.addEventListener('keydown', (event) => this.shortcut(event));
-    await this.reload();
+    await Promise.all([this.route(), this.loadLists()]);
   }
 
-  // Everything that comes from the API: lists, then the current route.
+  // After a new API key: everything that comes from the API again.
   async reload() {
+    await Promise.all([this.loadLists(), this.route()]);
+  }
+
+  async loadLists() {
     const results = await Promise.allSettled([
       get('/models').then((models) => this.composer.setModels(models)),
       get('/tools').then(({ tools }) => this.composer.setTools(tools)),
@@ -144,7 +148,6 @@ class App {
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) toast(`Could not reach the service: ${failed.reason.message}`, 'error');
     this.checkHealth();
-    await this.route();
   }
 
   async checkHealth() {
@@ -177,11 +180,15 @@ class App {
       const id = hash.slice(2);
       this.conversations.setActive(id);
       this.title.textContent = this.titleOf(id);
-      if (id !== this.chat.conversationId || !this.chat.streaming) await this.chat.open(id);
+      if (id !== this.chat.conversationId || !this.chat.streaming) {
+        await this.chat.open(id);
+        if (this.chat.conversationId === id && this.chat.title) this.title.textContent = this.chat.title;
+      }
     } else {
       this.conversations.setActive(null);
       this.title.textContent = 'New chat';
-      this.chat.newChat();
+      // A first message still streaming (no conversation id yet) is not thrown away.
+      if (!(this.chat.streaming && this.chat.conversationId === null)) this.chat.newChat();
     }
   }
 

@@ -81,6 +81,7 @@ export class ChatView {
     if (id === this.conversationId && !this.list.querySelector('.empty-chat, .load-error')) return;
     this.stop();
     this.conversationId = id;
+    this.title = '';
     this.list.replaceChildren(h('div', { class: 'loading' }, h('span', { class: 'spinner' }), ' Loading…'));
     try {
       const [conversation, messages] = await Promise.all([
@@ -98,6 +99,7 @@ export class ChatView {
 
   show(conversation, messages) {
     const kind = conversation.chat_type;
+    this.title = conversation.title;
     this.list.replaceChildren();
     let last = null;
     for (const message of messages) {

@@ -155,13 +155,14 @@ export class Composer {
   }
 
   // Follow an opened conversation: its kind, and the base and model its last answer used.
+  // The lists may still be loading: their setters drop a choice that is not in them.
   follow({ kind, kb, model }) {
     this.setKind(kind);
-    if (kb && this.bases.some((b) => b.name === kb)) {
+    if (kb && (!this.bases.length || this.bases.some((b) => b.name === kb))) {
       this.set('kb', kb);
       this.kbSelect.value = kb;
     }
-    if (model && this.models.some((m) => m.name === model)) {
+    if (model && (!this.models.length || this.models.some((m) => m.name === model))) {
       this.set('model', model);
       this.modelSelect.value = model;
     }

@@ -157,3 +157,20 @@ async def test_a_message_sent_while_the_page_is_still_loading_is_kept(page, base
     await expect(page.locator(".msg.user .bubble")).to_have_text(["Typed at once"])
     answer = await finished_answer(page)
     await expect(answer.locator(".answer")).to_have_text("Quick answer.")
+
+
+async def test_shift_enter_makes_a_new_line_and_enter_sends(page, base_url, upstream):
+    upstream.enqueue("Two lines received.")
+    await open_chat(page, base_url)
+    box = page.locator(".composer-input")
+
+    await box.type("line one")
+    await box.press("Shift+Enter")
+    await box.type("line two")
+    await expect(page.locator(".msg.user")).to_have_count(0)
+    await box.press("Enter")
+
+    await expect(page.locator(".msg.user .bubble")).to_have_text("line one\nline two")
+    await expect((await finished_answer(page)).locator(".answer")).to_have_text("Two lines received.")
+    assert upstream.requests[-1]["messages"][-1]["content"] == "line one\nline two"
+    await expect(box).to_have_value("")

@@ -178,6 +178,11 @@ export class KnowledgePage {
       this.files.replaceChildren(h('div', { class: 'list-note', text: 'No files yet: upload some above.' }));
       return;
     }
+    // Files another client (or the start-up indexing) is still indexing: look again shortly.
+    if (files.some((file) => file.status === 'indexing')) {
+      const shown = this.files;
+      setTimeout(() => shown.isConnected && this.current === base.name && this.loadFiles(base), 2000);
+    }
     const rows = files.map((file) => {
       const url = `${path}/files/${enc(file.name)}`;
       const link = h('a', { href: url, download: file.name, class: 'file-name', text: file.name });

@@ -33,7 +33,7 @@ async function keyNeeded(message) {
   if (!(await pendingAsk)) throw new ApiError(401, message);
 }
 
-export async function errorMessage(response) {
+async function errorMessage(response) {
   try {
     const body = await response.json();
     const text = body.msg || body.error?.message || body.detail;
@@ -72,7 +72,7 @@ export const del = (path) => request(path, { method: 'DELETE' });
 const FRAME_END = /\r\n\r\n|\n\n|\r\r/;
 
 // Complete frames in `buffer`, as parsed JSON, and what is left over.
-export function takeFrames(buffer) {
+function takeFrames(buffer) {
   const events = [];
   let match;
   while ((match = FRAME_END.exec(buffer))) {

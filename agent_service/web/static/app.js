@@ -241,9 +241,7 @@ async function main() {
   applyTheme(load('theme', 'system'));
   window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => applyTheme(load('theme', 'system')));
   await markdownReady; // never blocks for long: a missing library only means plain text
-  const app = new App();
-  window.agentService = app; // for debugging from the console
-  await app.start();
+  await new App().start();
 }
 
 main();

@@ -4,7 +4,7 @@
 import { $, h, icon } from './dom.js';
 import { load, save } from './store.js';
 
-export const KINDS = [
+const KINDS = [
   { id: 'llm_chat', label: 'Chat', icon: 'chat', hint: 'Message the model' },
   { id: 'agent_chat', label: 'Agent', icon: 'bot', hint: 'Ask the agent: it can call tools' },
   { id: 'knowledge_base_chat', label: 'Knowledge', icon: 'book', hint: 'Ask the knowledge base' },

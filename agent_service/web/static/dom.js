@@ -24,7 +24,6 @@ function append(el, children) {
 }
 
 export const $ = (selector, root = document) => root.querySelector(selector);
-export const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
 
 // Feather-style strokes, 24x24.
 const ICONS = {

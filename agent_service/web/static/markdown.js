@@ -33,8 +33,6 @@ async function loadLibraries() {
 
 export const ready = loadLibraries();
 
-export const hasMarkdown = () => markdown !== null;
-
 // Render `text` into `el`; `cite(n)` makes the element for citation [n], or null to leave it as text.
 export function renderMarkdown(el, text, { cite = null } = {}) {
   if (!markdown) {

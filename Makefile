@@ -6,7 +6,7 @@ PYTHON := $(VENV)/bin/python
 PIP    := $(PYTHON) -m pip
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test-deps serve test lint bench clean
+.PHONY: install vendor test-deps serve test lint bench clean
 
 $(PYTHON):
 	python3 -m venv $(VENV)
@@ -23,7 +23,12 @@ $(STAMP): pyproject.toml | $(PYTHON)
 
 install: $(STAMP)
 
-serve: install
+# The web page's libraries (marked, DOMPurify, highlight.js): pinned tarballs
+# from the npm registry, integrity-checked, dist files only, into a gitignored folder.
+vendor:
+	python3 agent_service/web/vendor.py
+
+serve: install vendor
 	$(VENV)/bin/agent-service serve
 
 # PostgreSQL binaries for the tests that run the service on it; where they
@@ -33,8 +38,12 @@ test-deps:
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } || \
 	  echo "PostgreSQL is not installed: its tests will be skipped"
+	@command -v chromium >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "Chromium is not installed: the browser tests will be skipped"
 
-test: install test-deps
+test: install vendor test-deps
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m pytest
 

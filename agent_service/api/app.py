@@ -26,6 +26,7 @@ from agent_service.api.errors import install_error_handlers
 from agent_service.config import Settings, get_settings
 from agent_service.knowledge.discover import start_indexing_bases_found_on_disk
 from agent_service.services import Services
+from agent_service.web import routes as web
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     protected = [Depends(authenticate)]
     app.include_router(health.router)
+    app.include_router(web.router)  # the page holds no data: no key needed to load it
     app.include_router(models.router, dependencies=protected)
     app.include_router(chat.router, dependencies=protected)
     app.include_router(agent.router, dependencies=protected)

@@ -23,10 +23,10 @@ import time
 from pathlib import Path
 
 import httpx
-from processes import cpu_seconds, free_port, peak_rss_mb, wait_until_up
+from processes import cpu_seconds, free_port, levels, peak_rss_mb, start_profiler, wait_until_up
 
 REPO = Path(__file__).resolve().parent.parent
-LEVELS = tuple(int(n) for n in os.environ.get("BENCH_LEVELS", "1,16,64").split(","))  # e.g. BENCH_LEVELS=16
+LEVELS = levels("1,16,64")
 WAVES = 3  # rounds of `level` concurrent streams (at 1 stream: 20 requests)
 
 
@@ -92,10 +92,7 @@ async def bench(upstream: str, service: str, service_pid: int) -> None:
                 )
             )
 
-        if profile := os.environ.get("BENCH_PROFILE"):  # py-spy: x.svg a flame graph, x.txt collapsed stacks
-            kind = "raw" if profile.endswith(".txt") else "flamegraph"
-            spy = ["py-spy", "record", "-p", str(service_pid), "-o", profile, "-r", "250", "-f", kind, "--nonblocking"]
-            subprocess.Popen(spy, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        start_profiler(service_pid)  # after the warm-up
 
         def direct_body(_: int) -> dict:
             return {"model": "bench", "stream": True, "messages": [{"role": "user", "content": "hi"}]}

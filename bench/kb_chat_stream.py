@@ -30,10 +30,10 @@ import time
 from pathlib import Path
 
 import httpx
-from processes import cpu_seconds, free_port, peak_rss_mb, wait_until_up
+from processes import cpu_seconds, free_port, levels, peak_rss_mb, start_profiler, wait_until_up
 
 REPO = Path(__file__).resolve().parent.parent
-LEVELS = (1, 64)
+LEVELS = levels("1,64")
 WAVES = 3  # rounds of `level` concurrent streams (at 1 stream: 20 requests)
 KB = "bench"
 DOCUMENTS = 4
@@ -162,6 +162,7 @@ async def bench(upstream: str, service: str, service_pid: int) -> None:
             question = questions[i % len(questions)]
             return {"query": question, "knowledge_base_name": KB, "stream": True, "model_name": "bench"}
 
+        start_profiler(service_pid)  # after the set-up
         print(
             f"{'streams':>7} | {'path':<8} | {'TTFT p50':>9} {'p95':>7} | {'stream p50':>10} | {'failed':>6} | "
             f"{'CPU/req':>8} | {'1st event p50':>13}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -39,3 +40,17 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def levels(default: str) -> tuple[int, ...]:
+    """The concurrency levels to run: `BENCH_LEVELS` (e.g. `16` or `1,64`), else `default`."""
+    return tuple(int(n) for n in os.environ.get("BENCH_LEVELS", default).split(","))
+
+
+def start_profiler(pid: int) -> None:
+    """With `BENCH_PROFILE` set, sample `pid` with py-spy: `x.svg` a flame graph, `x.txt` collapsed stacks."""
+    if not (profile := os.environ.get("BENCH_PROFILE")):
+        return
+    kind = "raw" if profile.endswith(".txt") else "flamegraph"
+    spy = ["py-spy", "record", "-p", str(pid), "-o", profile, "-r", "250", "-f", kind, "--nonblocking"]
+    subprocess.Popen(spy, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -91,7 +91,10 @@ class VectorIndex:
             collection_name=collection_name(self.kb_name),
             client=self._client,
             embedding_function=self.embeddings,
-            collection_metadata={"hnsw:space": "cosine"},
+            # Chroma's default HNSW graph (16 neighbours, search breadth 10) can leave
+            # chunks unreachable among many similar ones: a search then never returns
+            # them, at any limit. Wider settings keep every chunk findable.
+            collection_metadata={"hnsw:space": "cosine", "hnsw:search_ef": 100, "hnsw:M": 32},
         )
 
     def add(self, chunks: Sequence[IndexedChunk]) -> None:

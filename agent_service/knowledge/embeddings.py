@@ -45,12 +45,17 @@ def embedding_model_name(config: EmbeddingsConfig) -> str:
 def create_embeddings(config: EmbeddingsConfig) -> Embeddings:
     """A new embeddings object; slow for `local` (loads the model), so callers keep it."""
     if config.provider == "openai":
+        import openai
         from langchain_openai import OpenAIEmbeddings
 
+        from agent_service.llm.openai_client import AsyncDictEmbeddings, DictEmbeddings
+
+        connection = {"base_url": config.base_url, "api_key": config.api_key or "EMPTY"}  # local servers take any key
         return OpenAIEmbeddings(
             model=embedding_model_name(config),
-            base_url=config.base_url,
-            api_key=config.api_key or "EMPTY",  # local servers take any key
+            **connection,
+            client=DictEmbeddings(openai.OpenAI(**connection)),
+            async_client=AsyncDictEmbeddings(openai.AsyncOpenAI(**connection)),
             # Servers other than OpenAI's take text, not tiktoken ids.
             check_embedding_ctx_length=False,
             chunk_size=BATCH_SIZE,

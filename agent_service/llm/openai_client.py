@@ -1,19 +1,33 @@
-"""The chat-completions client given to `ChatOpenAI`: the openai SDK's own,
-except that a stream yields each chunk as the plain dict it arrived as.
+"""The openai SDK resources given to langchain-openai, answering with the plain
+dicts the JSON arrived as.
 
-langchain-openai turns every typed chunk straight back into a dict
-(`model_dump`) and accepts dict chunks as they are. Building and dumping a
-pydantic object per token, and transforming the request's parameters, was
-over a third of the service's CPU time per streamed answer; the SDK still
-does the HTTP, the auth, the SSE decoding and the error mapping.
+langchain-openai turns every typed response straight back into a dict
+(`model_dump`) and accepts dicts as they are. Building those pydantic objects
+was over a third of the CPU time of a streamed answer (one object per token),
+and 97 ms per batch of 64 embeddings of 1,024 floats from a server that sends
+floats. The SDK still does the HTTP, the auth, the SSE decoding and the
+error mapping.
 """
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
+import numpy as np
 import openai
 from openai._base_client import make_request_options
+
+
+def _options(params: dict[str, Any]) -> Any:
+    """The SDK's request options, taken out of a call's keyword arguments."""
+    return make_request_options(
+        extra_headers=params.pop("extra_headers", None),
+        extra_query=params.pop("extra_query", None),
+        extra_body=params.pop("extra_body", None),
+        timeout=params.pop("timeout", openai.NOT_GIVEN),
+        security={"bearer_auth": True},
+    )
 
 
 class DictStreamCompletions:
@@ -29,13 +43,7 @@ class DictStreamCompletions:
     async def create(self, **params: Any) -> Any:
         if not params.get("stream"):
             return await self._typed.create(**params)
-        options = make_request_options(
-            extra_headers=params.pop("extra_headers", None),
-            extra_query=params.pop("extra_query", None),
-            extra_body=params.pop("extra_body", None),
-            timeout=params.pop("timeout", openai.NOT_GIVEN),
-            security={"bearer_auth": True},
-        )
+        options = _options(params)
         return await self._client.post(
             "/chat/completions",
             body=params,
@@ -44,3 +52,40 @@ class DictStreamCompletions:
             stream=True,
             stream_cls=openai.AsyncStream[object],
         )
+
+
+def _embeddings_body(params: dict[str, Any]) -> dict[str, Any]:
+    # Base64, as the SDK asks by default: a quarter of the bytes of JSON floats.
+    return {"encoding_format": "base64", **{key: value for key, value in params.items() if value is not None}}
+
+
+def _decoded(response: dict[str, Any]) -> dict[str, Any]:
+    """Base64 vectors as lists of floats (a server may also have sent the floats)."""
+    for item in response["data"]:
+        if isinstance(item["embedding"], str):
+            item["embedding"] = np.frombuffer(base64.b64decode(item["embedding"]), dtype="<f4").tolist()
+    return response
+
+
+class DictEmbeddings:
+    """`OpenAI(...).embeddings`, answering with dicts."""
+
+    def __init__(self, client: openai.OpenAI) -> None:
+        self._client = client
+
+    def create(self, **params: Any) -> dict[str, Any]:
+        options = _options(params)
+        body = _embeddings_body(params)
+        return _decoded(self._client.post("/embeddings", body=body, options=options, cast_to=object))
+
+
+class AsyncDictEmbeddings:
+    """`AsyncOpenAI(...).embeddings`, answering with dicts."""
+
+    def __init__(self, client: openai.AsyncOpenAI) -> None:
+        self._client = client
+
+    async def create(self, **params: Any) -> dict[str, Any]:
+        options = _options(params)
+        body = _embeddings_body(params)
+        return _decoded(await self._client.post("/embeddings", body=body, options=options, cast_to=object))

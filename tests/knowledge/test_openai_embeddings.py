@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import base64
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -19,24 +21,35 @@ from agent_service.knowledge.embeddings import HashedEmbeddings
 
 
 class FakeEmbeddingsServer:
-    """Answers with hashed embeddings and records every request body."""
+    """Answers with hashed embeddings and records every request body. Like
+    OpenAI and vLLM it sends base64 float32 when asked; some servers always
+    send JSON floats (`base64=False`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, base64: bool) -> None:
         self.requests: list[dict[str, Any]] = []
         self.embeddings = HashedEmbeddings()
+        self.base64 = base64
+
+    def encode(self, vector: list[float], body: dict[str, Any]) -> list[float] | str:
+        if self.base64 and body.get("encoding_format") == "base64":
+            return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+        return vector
 
     async def embeddings_route(self, request: Request) -> JSONResponse:
         body = await request.json()
         self.requests.append(body)
         vectors = self.embeddings.embed_documents(body["input"])
-        data = [{"object": "embedding", "index": i, "embedding": vector} for i, vector in enumerate(vectors)]
+        data = [
+            {"object": "embedding", "index": i, "embedding": self.encode(vector, body)}
+            for i, vector in enumerate(vectors)
+        ]
         usage = {"prompt_tokens": 0, "total_tokens": 0}
         return JSONResponse({"object": "list", "data": data, "model": body["model"], "usage": usage})
 
 
-@pytest.fixture
-def embeddings_server() -> Iterator[tuple[str, FakeEmbeddingsServer]]:
-    fake = FakeEmbeddingsServer()
+@pytest.fixture(params=[True, False], ids=["base64", "floats"])
+def embeddings_server(request: pytest.FixtureRequest) -> Iterator[tuple[str, FakeEmbeddingsServer]]:
+    fake = FakeEmbeddingsServer(base64=request.param)
     app = Starlette(routes=[Route("/v1/embeddings", fake.embeddings_route, methods=["POST"])])
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -63,5 +76,6 @@ def test_an_openai_compatible_endpoint_embeds_in_batches(make_service, embedding
     assert max(document_batches) == 64 and sum(document_batches) == result.chunk_count
     assert all(body["model"] == "bge-m3" for body in fake.requests)
     assert all(isinstance(item, str) for body in fake.requests for item in body["input"])  # text, not token ids
+    assert all(body["encoding_format"] == "base64" for body in fake.requests)
     assert hit.text == "Sentence 42 mentions valve V-42."
     assert service.get(name="kb").embedding_model == "bge-m3"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from agent_service.agents.knowledge_tool import NAME, knowledge_search_tool
@@ -11,6 +12,8 @@ from agent_service.db.engine import Database, create_db_engine, migrate
 from agent_service.knowledge.service import KnowledgeBaseService
 from agent_service.llm.registry import ModelRegistry
 from agent_service.prompts import PromptStore
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -31,6 +34,8 @@ class Services:
         migrate(engine)
         db = Database(engine)
         knowledge = KnowledgeBaseService(settings, db)
+        if interrupted := knowledge.fail_interrupted_files():
+            logger.warning("files left half-indexed by the last run are marked failed: %s", ", ".join(interrupted))
         return cls(
             settings=settings,
             db=db,

@@ -130,6 +130,16 @@ def search_scope(*, session: Session, name: str) -> tuple[KnowledgeBase, set[str
     return kb, indexed_file_names(session=session, kb_id=kb.id), has_files_being_indexed(session=session, kb_id=kb.id)
 
 
+def files_being_indexed(*, session: Session) -> list[tuple[str, KnowledgeFile]]:
+    """Every file row still `indexing`, with its base's name."""
+    query = (
+        select(KnowledgeBase.name, KnowledgeFile)
+        .join(KnowledgeFile, col(KnowledgeFile.kb_id) == col(KnowledgeBase.id))
+        .where(KnowledgeFile.status == "indexing")
+    )
+    return [(name, row) for name, row in session.exec(query).all()]
+
+
 def has_files_being_indexed(*, session: Session, kb_id: int) -> bool:
     """Files whose chunks may be half-stored (a failed file's chunks are removed when it fails)."""
     query = select(KnowledgeFile.id).where(KnowledgeFile.kb_id == kb_id, KnowledgeFile.status == "indexing")

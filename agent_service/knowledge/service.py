@@ -40,6 +40,7 @@ from agent_service.knowledge.splitter import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUN
 from agent_service.knowledge.vector_store import VectorIndex
 
 MAX_TOP_K = 100
+INTERRUPTED = "the service stopped while indexing this file; upload it again or reindex the knowledge base"
 CANDIDATES_PER_HIT = 4  # each retriever proposes this many chunks per hit asked for (at least 20)
 
 
@@ -233,6 +234,24 @@ class KnowledgeBaseService:
             indexes, self._vector_indexes = list(self._vector_indexes.values()), {}
         for index in indexes:
             index.close()
+
+    def fail_interrupted_files(self) -> list[str]:
+        """Files a stopped service left `indexing`: their partial chunks leave both
+        indexes and the row becomes `failed`, saying so. Call before serving.
+        Only with the embedded vector store, which one process owns, so nothing
+        is indexing yet; beside a Chroma server other instances may be. Returns
+        `kb/file` names."""
+        if self.chroma_url:
+            return []
+        failed = []
+        for kb_name, row in self.db.read(crud.files_being_indexed):
+            with self._writer(kb_name):
+                self._vector_index(kb_name).delete_file(row.name)
+                self._keyword_index(kb_name).delete_file(row.name)
+                row.sqlmodel_update({"status": "failed", "chunk_count": 0, "error": INTERRUPTED})
+                self.db.call(crud.save_file, row=row)
+            failed.append(f"{kb_name}/{row.name}")
+        return failed
 
     # Helpers.
 

@@ -8,6 +8,8 @@ from pathlib import Path
 import httpx
 
 from agent_service.api.app import create_app
+from agent_service.knowledge import crud
+from agent_service.knowledge.keyword_index import KeywordIndex
 from tests.conftest import REPO
 
 
@@ -41,3 +43,31 @@ async def test_a_second_start_changes_nothing(make_settings, tmp_path: Path):
             files = app.state.services.knowledge.list_files(name="mine")
 
     assert [(f.name, f.status) for f in files] == [("a.txt", "indexed")]
+
+
+async def test_a_file_left_half_indexed_by_a_crash_is_failed_at_the_next_start(make_settings):
+    settings = make_settings()
+    first = create_app(settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=first), base_url="http://t") as client:
+        await client.post("/knowledge_bases", json={"name": "manuals"})
+        files = [("files", ("pump.md", b"Error E-7731 means lost pressure.")), ("files", ("fan.md", b"Fans hum."))]
+        await client.post("/knowledge_bases/manuals/files", files=files)
+    # The service stops while pump.md is being indexed: its row says so, some chunks are stored.
+    with first.state.services.db.session() as session:
+        kb = crud.get_kb(session=session, name="manuals")
+        row = crud.find_file(session=session, kb_id=kb.id, name="pump.md")
+        row.status = "indexing"
+        session.add(row)
+        session.commit()
+    first.state.services.close()
+
+    second = create_app(settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=second), base_url="http://t") as client:
+        files = {f["name"]: f for f in (await client.get("/knowledge_bases/manuals/files")).json()}
+        hits = (await client.post("/knowledge_bases/manuals/search", json={"query": "E-7731 pressure"})).json()
+    second.state.services.close()
+
+    assert files["pump.md"]["status"] == "failed" and "stopped while indexing" in files["pump.md"]["error"]
+    assert files["fan.md"]["status"] == "indexed"
+    assert all(hit["file"] != "pump.md" for hit in hits)
+    assert KeywordIndex(settings.kb_root / "manuals" / "keyword_index.db").count("pump.md") == 0

@@ -15,62 +15,17 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
-from processes import cpu_seconds, free_port, levels, peak_rss_mb, start_profiler, wait_until_up
+from processes import free_port, levels, peak_rss_mb, start_profiler, wait_until_up
+from streams import compare
 
 REPO = Path(__file__).resolve().parent.parent
 LEVELS = levels("1,16,64")
-WAVES = 3  # rounds of `level` concurrent streams (at 1 stream: 20 requests)
-
-
-async def timed_stream(client: httpx.AsyncClient, url: str, body: dict, is_token) -> tuple[float, float, bool]:
-    """(time to first token, time to end of stream, finished cleanly)."""
-    start = time.perf_counter()
-    first = None
-    ok = False
-    try:
-        async with client.stream("POST", url, json=body) as response:
-            async for line in response.aiter_lines():
-                if not line.startswith("data: "):
-                    continue
-                data = line[6:]
-                if first is None and is_token(data):
-                    first = time.perf_counter() - start
-                if data == "[DONE]" or '"type":"done"' in data:
-                    ok = '"status":"error"' not in data
-        total = time.perf_counter() - start
-    except httpx.HTTPError:
-        total = time.perf_counter() - start
-    return (first if first is not None else total), total, ok and first is not None
-
-
-async def run_level(client, url, bodies, is_token, level) -> list[tuple[float, float, bool]]:
-    results = []
-    waves = 20 if level == 1 else WAVES
-    for wave in range(waves):
-        batch = [bodies(wave * level + i) for i in range(level)]
-        results += await asyncio.gather(*(timed_stream(client, url, body, is_token) for body in batch))
-    return results
-
-
-def summary(results) -> dict[str, float]:
-    ttft = [r[0] * 1000 for r in results]
-    total = [r[1] * 1000 for r in results]
-    p95 = lambda xs: statistics.quantiles(xs, n=20)[18] if len(xs) >= 20 else max(xs)  # noqa: E731
-    return {
-        "ttft_p50": statistics.median(ttft),
-        "ttft_p95": p95(ttft),
-        "total_p50": statistics.median(total),
-        "failed": sum(not r[2] for r in results),
-        "n": len(results),
-    }
 
 
 async def bench(upstream: str, service: str, service_pid: int) -> None:
@@ -94,43 +49,18 @@ async def bench(upstream: str, service: str, service_pid: int) -> None:
 
         start_profiler(service_pid)  # after the warm-up
 
-        def direct_body(_: int) -> dict:
-            return {"model": "bench", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
-
         def service_body(i: int) -> dict:
             cid = conversations[i % len(conversations)]
             return {"query": "hi", "conversation_id": cid, "history_len": 5, "stream": True}
 
-        print(
-            f"{'streams':>7} | {'path':<8} | {'TTFT p50':>9} {'p95':>7} | {'stream p50':>10} | {'failed':>6} | "
-            f"{'CPU/req':>8}"
+        await compare(
+            client,
+            levels=LEVELS,
+            upstream=upstream,
+            service_url=f"{service}/chat/chat",
+            service_body=service_body,
+            service_pid=service_pid,
         )
-        for level in LEVELS:
-            direct = summary(
-                await run_level(
-                    client,
-                    f"{upstream}/v1/chat/completions",
-                    direct_body,
-                    lambda d: '"content": "' in d and '"content": ""' not in d,
-                    level,
-                )
-            )
-            cpu_before = cpu_seconds(service_pid)
-            results = await run_level(
-                client, f"{service}/chat/chat", service_body, lambda d: '"type":"token"' in d, level
-            )
-            cpu_per_request = (cpu_seconds(service_pid) - cpu_before) / len(results) * 1000
-            through = summary(results)
-            for name, row, cpu in (("upstream", direct, ""), ("service", through, f"{cpu_per_request:.1f} ms")):
-                print(
-                    f"{level:>7} | {name:<8} | {row['ttft_p50']:>7.1f}ms {row['ttft_p95']:>5.1f}ms | "
-                    f"{row['total_p50']:>8.1f}ms | {row['failed']:>3}/{row['n']:<3}| {cpu:>8}"
-                )
-            print(
-                f"{level:>7} | {'added':<8} | {through['ttft_p50'] - direct['ttft_p50']:>7.1f}ms "
-                f"{through['ttft_p95'] - direct['ttft_p95']:>5.1f}ms | "
-                f"{through['total_p50'] - direct['total_p50']:>8.1f}ms |"
-            )
         print(f"service peak RSS: {peak_rss_mb(service_pid):.0f} MB (no local model loaded)")
 
 

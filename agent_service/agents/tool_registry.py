@@ -30,6 +30,10 @@ class DuplicateToolError(ServiceError):
     status_code = 409
 
 
+class UnknownToolError(ServiceError):
+    pass
+
+
 class ToolLoadError(BaseModel):
     module: str
     error: str
@@ -143,7 +147,7 @@ class ToolRegistry:
             return [factory() for factory, _ in self._tools.values()]
         unknown = [name for name in names if name not in self._tools]
         if unknown:
-            raise ServiceError(f"unknown tools {unknown}; available: {', '.join(self._tools) or 'none'}")
+            raise UnknownToolError(f"unknown tools {unknown}; available: {', '.join(self._tools) or 'none'}")
         return [self._tools[name][0]() for name in dict.fromkeys(names)]
 
     def describe(self) -> list[dict[str, Any]]:

@@ -12,12 +12,12 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sse_starlette import ServerSentEvent
 
+from agent_service.agents.tool_registry import UnknownToolError
 from agent_service.api.deps import OwnerDep, ServicesDep
 from agent_service.api.errors import openai_error
 from agent_service.api.openai_schemas import ChatCompletionRequest
@@ -85,24 +85,20 @@ async def _start(services: Services, body: ChatCompletionRequest, owner: str | N
                     code="invalid_chat_param",
                     param="chat_param",
                 )
-            name = body.chat_param.strip()
-            try:
-                await anyio.to_thread.run_sync(lambda: services.knowledge.get(name=name))
-            except KnowledgeBaseNotFoundError as exc:
-                raise NotFoundError(str(exc), code="invalid_chat_param", param="chat_param") from None
-            request = KnowledgeBaseChatRequest(**fields, knowledge_base_name=name)
+            request = KnowledgeBaseChatRequest(**fields, knowledge_base_name=body.chat_param.strip())
             return await start_knowledge_base_chat(services, request, owner=owner, base_url=base_url)
         if body.chat_mode == "chat_agent":
             if body.stop:
                 raise ServiceError(
                     "stop is not supported with chat_mode chat_agent", code="invalid_value", param="stop"
                 )
-            try:
-                services.tools.select(body.tool_names)
-            except ServiceError as exc:
-                raise ServiceError(str(exc), code="invalid_chat_param", param="chat_param") from None
             return await start_agent_chat(services, AgentChatRequest(**fields, tools=body.tool_names), owner=owner)
         return await start_llm_chat(services, ChatRequest(**fields), owner=owner)
+    # The turn starts refusing before it writes anything; here the refusals name OpenAI's parameter.
+    except KnowledgeBaseNotFoundError as exc:
+        raise NotFoundError(str(exc), code="invalid_chat_param", param="chat_param") from None
+    except UnknownToolError as exc:
+        raise ServiceError(str(exc), code="invalid_chat_param", param="chat_param") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         raise ServiceError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}", code="invalid_value") from None

@@ -54,7 +54,6 @@ async def bench(upstream: str, service: str, service_pid: int) -> None:
             return {"query": "hi", "conversation_id": cid, "history_len": 5, "stream": True}
 
         await compare(
-            client,
             levels=LEVELS,
             upstream=upstream,
             service_url=f"{service}/chat/chat",

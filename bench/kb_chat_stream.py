@@ -113,7 +113,6 @@ async def bench(upstream: str, service: str, service_pid: int) -> None:
 
         start_profiler(service_pid)  # after the set-up
         await compare(
-            client,
             levels=LEVELS,
             upstream=upstream,
             service_url=f"{service}/chat/knowledge_base_chat",

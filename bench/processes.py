@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -52,5 +54,7 @@ def start_profiler(pid: int) -> None:
     if not (profile := os.environ.get("BENCH_PROFILE")):
         return
     kind = "raw" if profile.endswith(".txt") else "flamegraph"
-    spy = ["py-spy", "record", "-p", str(pid), "-o", profile, "-r", "250", "-f", kind, "--nonblocking"]
+    # py-spy sits beside the interpreter in the venv, which need not be on PATH.
+    binary = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
+    spy = [binary, "record", "-p", str(pid), "-o", profile, "-r", "250", "-f", kind, "--nonblocking"]
     subprocess.Popen(spy, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

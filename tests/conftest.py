@@ -90,6 +90,7 @@ def app(make_settings: Callable[..., Settings]) -> Iterator[FastAPI]:
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
         yield http
+    await app.state.services.models.aclose()  # in the loop that used the models' connections
 
 
 @pytest.fixture
@@ -98,7 +99,7 @@ def live_server_for() -> Iterator[Callable[[FastAPI], str]]:
     running: list[tuple[uvicorn.Server, threading.Thread]] = []
 
     def serve(application: FastAPI) -> str:
-        config = uvicorn.Config(application, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+        config = uvicorn.Config(application, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()

@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.discovery = start_indexing_bases_found_on_disk(services.knowledge)
         threading.Thread(target=services.models.connect_remote_models, name="models", daemon=True).start()
         yield
+        await services.models.aclose()
         services.close()
 
     app = FastAPI(title="agent-service", version=__version__, lifespan=lifespan)

@@ -88,6 +88,14 @@ class ModelRegistry:
             if config.provider == "openai":
                 self.base(name)
 
+    async def aclose(self) -> None:
+        """Close the remote models' connection pools (the copies share them)."""
+        with self._lock:
+            models, self._models, self._variants = list(self._models.values()), {}, {}
+        for model in models:
+            if client := getattr(model, "root_async_client", None):
+                await client.close()
+
     def chat_model(
         self,
         name: str,

@@ -47,4 +47,4 @@ class Services:
 
     def close(self) -> None:
         self.knowledge.close()
-        self.db.engine.dispose()
+        self.db.dispose()

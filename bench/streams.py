@@ -102,15 +102,13 @@ def print_row(level: int, name: str, row: dict[str, float], cpu: str = "") -> No
     )
 
 
-async def measured(run, service_pid: int | None = None) -> tuple[dict[str, float], float]:
-    """`run`'s summary with the client's CPU per request; and the service's CPU per request."""
-    client_before = own_cpu_seconds()
-    service_before = cpu_seconds(service_pid) if service_pid else 0.0
+async def measured(run) -> dict[str, float]:
+    """`run`'s summary, with the client's own CPU time per request."""
+    before = own_cpu_seconds()
     results = await run
     row = summary(results)
-    row["client_cpu"] = (own_cpu_seconds() - client_before) / len(results) * 1000
-    service_cpu = (cpu_seconds(service_pid) - service_before) / len(results) * 1000 if service_pid else 0.0
-    return row, service_cpu
+    row["client_cpu"] = (own_cpu_seconds() - before) / len(results) * 1000
+    return row
 
 
 async def compare(
@@ -130,8 +128,10 @@ async def compare(
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as session:
         for level in levels:
             upstream_url = f"{upstream}/v1/chat/completions"
-            direct, _ = await measured(run_level(session, upstream_url, direct_body, UPSTREAM, level))
-            through, cpu = await measured(run_level(session, service_url, service_body, SERVICE, level), service_pid)
+            direct = await measured(run_level(session, upstream_url, direct_body, UPSTREAM, level))
+            service_before = cpu_seconds(service_pid)
+            through = await measured(run_level(session, service_url, service_body, SERVICE, level))
+            cpu = (cpu_seconds(service_pid) - service_before) / through["n"] * 1000
             print_row(level, "upstream", direct)
             print_row(level, "service", through, f"{cpu:.1f} ms")
             print(

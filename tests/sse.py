@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
+
 
 def parse_frames(body: str) -> list[dict[str, Any]]:
     """Every event in an SSE body; fails on any frame that is not data-only JSON."""
@@ -29,3 +31,11 @@ def types(events: list[dict[str, Any]]) -> list[str]:
 
 def text_of(events: list[dict[str, Any]]) -> str:
     return "".join(e["text"] for e in events if e["type"] == "token")
+
+
+def hang_up_at(base_url: str, path: str, body: dict[str, Any], marker: str) -> None:
+    """Stream `path` and close the connection at the first line holding `marker`: a client going away."""
+    with httpx.Client(base_url=base_url, timeout=10) as http, http.stream("POST", path, json=body) as response:
+        for line in response.iter_lines():
+            if marker in line:
+                return

@@ -12,7 +12,7 @@ import pytest
 from agent_service.api.app import create_app
 from tests.conftest import REPO, Rows, wait_for
 from tests.fake_openai import FakeOpenAI, Reply
-from tests.sse import parse_frames, types
+from tests.sse import hang_up_at, parse_frames, types
 
 TEST_TOOLS = '''
 import asyncio
@@ -222,10 +222,7 @@ def test_client_disconnect_during_a_tool_call_keeps_the_trace(make_settings, ups
     url = live_server_for(app)
     body = {"query": "wait a long time", "model_name": "react", "stream": True}
 
-    with httpx.Client(base_url=url, timeout=10) as http, http.stream("POST", "/chat/agent_chat", json=body) as response:
-        for line in response.iter_lines():
-            if '"type":"tool_start"' in line:
-                break
+    hang_up_at(url, "/chat/agent_chat", body, '"type":"tool_start"')
 
     rows = Rows(app)
     answer = wait_for(lambda: next((m for m in rows.messages() if m.role == "assistant"), None))

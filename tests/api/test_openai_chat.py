@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from agent_service.api.app import create_app
 from tests.conftest import REPO, Rows, wait_for
 from tests.fake_openai import FakeOpenAI, Reply
+from tests.sse import hang_up_at
 
 REACT_CALL = 'Thought: I should compute this.\nAction: calculator\nAction Input: {"expression": "2**10 + 3"}'
 REACT_FINAL = "Thought: I now know the final answer\nFinal Answer: 2**10 + 3 is 1027."
@@ -360,10 +361,7 @@ def test_a_client_that_disconnects_leaves_the_partial_saved(served, upstream: Fa
     upstream.enqueue(Reply(text=" ".join(f"w{n}" for n in range(200)), delay=0.02))
     body = {"model": "gpt-test", "messages": [{"role": "user", "content": "talk"}], "stream": True}
 
-    with httpx.Client(base_url=url, timeout=10) as http, http.stream("POST", "/v1/chat/completions", json=body) as r:
-        for line in r.iter_lines():
-            if '" w3"' in line:
-                break
+    hang_up_at(url, "/v1/chat/completions", body, '" w3"')
 
     rows = Rows(app)
     answer = wait_for(lambda: next((m for m in rows.messages() if m.role == "assistant"), None))

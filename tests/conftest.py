@@ -5,6 +5,8 @@ network path matters."""
 from __future__ import annotations
 
 import os
+import shutil
+import textwrap
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -145,6 +147,15 @@ class Rows:
 @pytest.fixture
 def rows(app: FastAPI) -> Rows:
     return Rows(app)
+
+
+def tools_folder(tmp_path: Path, test_tools: str) -> Path:
+    """A tools folder with the shipped calculator, and `test_tools` (source) as one more module."""
+    folder = tmp_path / "tools"
+    folder.mkdir()
+    shutil.copy(REPO / "tools" / "calculator.py", folder)
+    (folder / "test_tools.py").write_text(textwrap.dedent(test_tools))
+    return folder
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 5.0) -> Any:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-import textwrap
 from pathlib import Path
 
 import httpx
 import pytest
 
 from agent_service.api.app import create_app
-from tests.conftest import REPO, Rows, wait_for
+from tests.conftest import Rows, tools_folder, wait_for
 from tests.fake_openai import FakeOpenAI, Reply
 from tests.sse import hang_up_at, parse_frames, types
 
@@ -36,11 +34,7 @@ async def slow(seconds: float) -> str:
 
 @pytest.fixture
 def tools_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "tools"
-    folder.mkdir()
-    shutil.copy(REPO / "tools" / "calculator.py", folder)
-    (folder / "test_tools.py").write_text(textwrap.dedent(TEST_TOOLS))
-    return folder
+    return tools_folder(tmp_path, TEST_TOOLS)
 
 
 def agent_models(upstream: FakeOpenAI) -> dict:

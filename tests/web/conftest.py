@@ -4,8 +4,6 @@ the fake OpenAI-compatible upstream. Requests to any other host are aborted."""
 
 from __future__ import annotations
 
-import shutil
-import textwrap
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,7 @@ from playwright.async_api import async_playwright
 
 from agent_service.api.app import create_app
 from agent_service.config import Settings
-from tests.conftest import REPO
+from tests.conftest import REPO, tools_folder
 from tests.web.chromium import CHROMIUM, CHROMIUM_ARGS
 
 VENDOR = REPO / "agent_service" / "web" / "static" / "vendor"
@@ -64,11 +62,7 @@ async def browser() -> AsyncIterator[Any]:
 
 @pytest.fixture
 def tools_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "tools"
-    folder.mkdir()
-    shutil.copy(REPO / "tools" / "calculator.py", folder)
-    (folder / "test_tools.py").write_text(textwrap.dedent(SLOW_TOOL))
-    return folder
+    return tools_folder(tmp_path, SLOW_TOOL)
 
 
 @pytest.fixture

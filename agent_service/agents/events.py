@@ -144,6 +144,8 @@ class AgentEventHandler(AsyncCallbackHandler):
         )
 
     async def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        if isinstance(error, asyncio.CancelledError):
+            return  # the run was stopped: whoever stopped it names the reason (finish_open_calls)
         if run_id in self._open:
             self._fail(*self._open.pop(run_id), f"{type(error).__name__}: {error}")
 

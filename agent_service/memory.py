@@ -8,10 +8,21 @@ from collections.abc import Sequence
 from langchain_core.chat_history import BaseChatMessageHistory
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, trim_messages
 from langchain_core.messages.utils import count_tokens_approximately
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 from sqlmodel import Session, col, select
 
 from agent_service.db.models import Message, ToolCall
+
+# History reads only the two columns it needs, with Core statements built
+# once: no metadata JSON decoded, no row objects (this runs for every turn).
+_messages = Message.__table__
+_HISTORY = select(_messages.c.role, _messages.c.content).where(
+    _messages.c.conversation_id == bindparam("conversation_id"),
+    _messages.c.role.in_(("user", "assistant")),
+    _messages.c.content != "",
+)
+_ALL = _HISTORY.order_by(_messages.c.seq)
+_LATEST = _HISTORY.order_by(_messages.c.seq.desc()).limit(bindparam("limit"))
 
 _FROM_ROLE = {"user": HumanMessage, "human": HumanMessage, "assistant": AIMessage, "ai": AIMessage}
 _TO_ROLE = {"human": "user", "ai": "assistant", "system": "system"}
@@ -32,28 +43,21 @@ class DatabaseChatMessageHistory(BaseChatMessageHistory):
         self.session = session
         self.conversation_id = conversation_id
 
-    def _query(self):  # noqa: ANN202 - a SQLModel select
-        # Only the two columns history needs: no metadata JSON decoded, no row objects built.
-        return select(Message.role, Message.content).where(
-            Message.conversation_id == self.conversation_id,
-            col(Message.role).in_(("user", "assistant")),
-            Message.content != "",
-        )
-
     @property
     def messages(self) -> list[BaseMessage]:  # type: ignore[override]
-        rows = self.session.exec(self._query().order_by(col(Message.seq))).all()
-        return [to_langchain(row.role, row.content) for row in rows]
+        rows = self.session.connection().execute(_ALL, {"conversation_id": self.conversation_id})
+        return [to_langchain(role, content) for role, content in rows]
 
     def last_turns(self, turns: int) -> list[BaseMessage]:
         """The last `turns` question/answer pairs, oldest first, starting on a question."""
         if turns <= 0:
             return []
-        rows = list(self.session.exec(self._query().order_by(col(Message.seq).desc()).limit(2 * turns)).all())
+        params = {"conversation_id": self.conversation_id, "limit": 2 * turns}
+        rows = list(self.session.connection().execute(_LATEST, params))
         rows.reverse()
         while rows and rows[0].role != "user":
             rows.pop(0)
-        return [to_langchain(row.role, row.content) for row in rows]
+        return [to_langchain(role, content) for role, content in rows]
 
     def add_messages(self, messages: Sequence[BaseMessage]) -> None:
         for message in messages:

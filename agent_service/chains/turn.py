@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from agent_service.db import crud
 from agent_service.db.engine import Database
-from agent_service.db.models import Conversation, Message, ToolCall, new_id
+from agent_service.db.models import ToolCall, new_id
 from agent_service.memory import DatabaseChatMessageHistory
 
 
@@ -53,20 +53,25 @@ def begin_turn(
     with a conversation and `history_len > 0`, the last `history_len` turns
     come from the database.
     """
+    title = ""
     if conversation_id:
-        conversation = crud.get_conversation(session=session, conversation_id=conversation_id, owner=owner)
+        title = crud.conversation_title(session=session, conversation_id=conversation_id, owner=owner)
         if not history and history_len > 0:
             history = DatabaseChatMessageHistory(session=session, conversation_id=conversation_id).last_turns(
                 history_len
             )
-    else:
-        conversation = Conversation(chat_type=chat_type, owner=owner)
-    user_message = crud.add_user_message(
-        session=session, conversation=conversation, content=query, meta={"request": request}
+    conversation_id, user_message_id = crud.add_user_message(
+        session=session,
+        conversation_id=conversation_id or None,
+        content=query,
+        meta={"request": request},
+        title=title,
+        chat_type=chat_type,
+        owner=owner,
     )
     return Turn(
-        conversation_id=conversation.id,
-        user_message_id=user_message.id,
+        conversation_id=conversation_id,
+        user_message_id=user_message_id,
         model_name=model_name,
         history=history,
         request=request,
@@ -88,14 +93,12 @@ async def finish_turn(
 def _save_answer(
     *, session: Session, turn: Turn, content: str, status: str, meta: dict[str, Any], tool_calls: Sequence[ToolCall]
 ) -> None:
-    # Built here, in the worker thread: validating the row is work the event loop need not do.
-    message = Message(
-        id=turn.message_id,
-        conversation_id=turn.conversation_id,
-        role="assistant",
-        content=content,
-        status=status,
-        model=turn.model_name,
-        meta=meta,
-    )
+    message = {
+        "id": turn.message_id,
+        "conversation_id": turn.conversation_id,
+        "content": content,
+        "status": status,
+        "model": turn.model_name,
+        "metadata": meta,
+    }
     crud.save_assistant_message(session=session, message=message, tool_calls=tool_calls)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func
+from sqlalchemy import bindparam, delete, func, insert, update
 from sqlmodel import Session, col, select
 
 from agent_service.db.models import (
@@ -13,6 +13,7 @@ from agent_service.db.models import (
     Message,
     MessagePublic,
     ToolCall,
+    new_id,
     utcnow,
 )
 from agent_service.errors import NotFoundError
@@ -113,23 +114,77 @@ def set_feedback(*, session: Session, message_id: str, score: int, reason: str, 
     return message
 
 
-def add_user_message(*, session: Session, conversation: Conversation, content: str, meta: dict[str, Any]) -> Message:
-    """Save the user's message and touch the conversation, one commit."""
-    message = Message(conversation_id=conversation.id, role="user", content=content, meta=meta)
-    if not conversation.title:
-        conversation.title = title_from_query(content)
-    conversation.updated_at = utcnow()
-    session.add(conversation)
-    session.add(message)
-    session.commit()
-    return message
+# A chat turn's own reads and writes are SQLAlchemy Core statements on the
+# session's connection: no ORM objects, identity map or flush for the rows
+# every turn writes (they run on the event loop, see Database.run).
+_conversations = Conversation.__table__
+_messages = Message.__table__
+_tool_calls = ToolCall.__table__
+
+# Built once: each turn only binds its values.
+_OWNER_AND_TITLE = select(_conversations.c.owner, _conversations.c.title).where(
+    _conversations.c.id == bindparam("conversation_id")
+)
+_INSERT_CONVERSATION = insert(_conversations)
+_TOUCH_CONVERSATION = update(_conversations).where(_conversations.c.id == bindparam("conversation_id"))
+_INSERT_MESSAGE = insert(_messages)
+_INSERT_TOOL_CALL = insert(_tool_calls)
 
 
-def save_assistant_message(*, session: Session, message: Message, tool_calls: Sequence[ToolCall] = ()) -> Message:
-    """Save an answer with its tool calls, once, at the end of its stream."""
-    message.updated_at = utcnow()
-    session.add(message)
-    session.flush()  # the message row must exist before rows that point at it
-    session.add_all(tool_calls)
+def conversation_title(*, session: Session, conversation_id: str, owner: str | None = None) -> str:
+    """The title of a conversation the caller may see; NotFoundError otherwise."""
+    row = session.connection().execute(_OWNER_AND_TITLE, {"conversation_id": conversation_id}).first()
+    if row is None or (owner is not None and row.owner != owner):
+        raise NotFoundError(f"conversation {conversation_id!r} not found")
+    return row.title
+
+
+def add_user_message(
+    *,
+    session: Session,
+    conversation_id: str | None,
+    content: str,
+    meta: dict[str, Any],
+    title: str = "",
+    chat_type: str = "llm_chat",
+    owner: str | None = None,
+) -> tuple[str, str]:
+    """Save the user's message and create or touch its conversation, one commit.
+
+    With no `conversation_id` a conversation is created; an untitled one takes
+    its title from the message. Returns (conversation id, message id).
+    """
+    connection, now = session.connection(), utcnow()
+    touched: dict[str, Any] = {"updated_at": now}
+    if not title:
+        touched["title"] = title_from_query(content)
+    if conversation_id is None:
+        conversation_id = new_id()
+        new = {"id": conversation_id, "chat_type": chat_type, "owner": owner, "created_at": now}
+        connection.execute(_INSERT_CONVERSATION, new | touched)
+    else:
+        connection.execute(_TOUCH_CONVERSATION, {"conversation_id": conversation_id} | touched)
+    message_id = new_id()
+    message = {
+        "id": message_id,
+        "conversation_id": conversation_id,
+        "role": "user",
+        "content": content,
+        "status": "complete",
+        "metadata": meta,
+        "created_at": now,
+        "updated_at": now,
+    }
+    connection.execute(_INSERT_MESSAGE, message)
     session.commit()
-    return message
+    return conversation_id, message_id
+
+
+def save_assistant_message(*, session: Session, message: dict[str, Any], tool_calls: Sequence[ToolCall] = ()) -> None:
+    """Save an answer (the message table's columns) with its tool calls, once, at the end of its stream."""
+    connection, now = session.connection(), utcnow()
+    connection.execute(_INSERT_MESSAGE, {"role": "assistant", "created_at": now, "updated_at": now, **message})
+    if tool_calls:
+        rows = [call.model_dump(exclude={"id"}) | {"message_id": message["id"]} for call in tool_calls]
+        connection.execute(_INSERT_TOOL_CALL, rows)
+    session.commit()

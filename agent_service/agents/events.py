@@ -10,11 +10,12 @@ from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks import AsyncCallbackHandler
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import LLMResult
 
 from agent_service.agents.guarded import ToolErrorObservation
+from agent_service.chains.answer import estimate_answer_tokens
 from agent_service.db.models import ToolCall, utcnow
 from agent_service.streaming.events import StreamEvent, TokenEvent, ToolEndEvent, ToolErrorEvent, ToolStartEvent
 
@@ -84,7 +85,7 @@ class AgentEventHandler(AsyncCallbackHandler):
         else:
             self._usage_estimated = True
             text = generation.text if generation else ""
-            output = count_tokens_approximately([AIMessage(text)], extra_tokens_per_message=0)
+            output = estimate_answer_tokens(text)
             counts = {"input_tokens": prompt_tokens, "output_tokens": output, "total_tokens": prompt_tokens + output}
         for key, value in counts.items():
             self._usage[key] += int(value)

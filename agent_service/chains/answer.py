@@ -32,10 +32,15 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def estimate_answer_tokens(answer: str) -> int:
+    """The approximate token count of a model's answer (for models that report no usage)."""
+    return count_tokens_approximately([AIMessage(answer)], extra_tokens_per_message=0)
+
+
 def estimate_usage(prompt: list[BaseMessage], answer: str) -> dict[str, Any]:
     """Token counts for a model that reports none, approximated (and marked so)."""
     input_tokens = count_tokens_approximately(prompt)
-    output_tokens = count_tokens_approximately([AIMessage(answer)], extra_tokens_per_message=0)
+    output_tokens = estimate_answer_tokens(answer)
     total = input_tokens + output_tokens
     return {"input_tokens": input_tokens, "output_tokens": output_tokens, "total_tokens": total, "estimated": True}
 

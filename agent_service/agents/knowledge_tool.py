@@ -10,6 +10,7 @@ from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel, Field
 
 from agent_service.errors import ServiceError
+from agent_service.knowledge.models import SearchHit
 from agent_service.knowledge.service import KnowledgeBaseService
 
 NAME = "search_knowledge_base"
@@ -27,15 +28,20 @@ def knowledge_search_tool(service: KnowledgeBaseService) -> BaseTool:
 
     def search_knowledge_base(knowledge_base: str, query: str) -> str:
         try:
-            hits = service.search(name=knowledge_base, query=query, top_k=TOP_K)
+            return _passages(knowledge_base, service.search(name=knowledge_base, query=query, top_k=TOP_K))
         except ServiceError as exc:
             raise ToolException(str(exc)) from None
-        if not hits:
-            return f"Nothing relevant found in {knowledge_base!r}."
-        return "\n\n".join(f"[{n}] ({hit.file}) {hit.text}" for n, hit in enumerate(hits, start=1))
+
+    async def asearch_knowledge_base(knowledge_base: str, query: str) -> str:
+        # The agent runs on the event loop: its searches join the other concurrent searches' batches.
+        try:
+            return _passages(knowledge_base, await service.asearch(name=knowledge_base, query=query, top_k=TOP_K))
+        except ServiceError as exc:
+            raise ToolException(str(exc)) from None
 
     return StructuredTool.from_function(
         func=search_knowledge_base,
+        coroutine=asearch_knowledge_base,
         name=NAME,
         description=(
             "Search the user's documents in a knowledge base; returns the most relevant passages with their files. "
@@ -43,3 +49,9 @@ def knowledge_search_tool(service: KnowledgeBaseService) -> BaseTool:
         ),
         args_schema=SearchKnowledgeBase,
     )
+
+
+def _passages(knowledge_base: str, hits: list[SearchHit]) -> str:
+    if not hits:
+        return f"Nothing relevant found in {knowledge_base!r}."
+    return "\n\n".join(f"[{n}] ({hit.file}) {hit.text}" for n, hit in enumerate(hits, start=1))

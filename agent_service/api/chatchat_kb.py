@@ -199,8 +199,7 @@ async def search_docs(body: SearchDocsRequest, services: ServicesDep) -> list[di
     if not body.query.strip():
         return []
     try:
-        hits = await call(
-            services.knowledge.search,
+        hits = await services.knowledge.asearch(
             name=body.knowledge_base_name,
             query=body.query,
             top_k=body.top_k,

@@ -137,6 +137,6 @@ async def reindex(kb: str, services: ServicesDep):
 @router.post("/{kb}/search", response_model=list[SearchHit])
 async def search(kb: str, body: SearchRequest, services: ServicesDep):
     """Hybrid search (vectors + keywords, fused by rank); `score` is relevance in 0..1."""
-    return await run(
-        services.knowledge.search, name=kb, query=body.query, top_k=body.top_k, score_threshold=body.score_threshold
+    return await services.knowledge.asearch(
+        name=kb, query=body.query, top_k=body.top_k, score_threshold=body.score_threshold
     )

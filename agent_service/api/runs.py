@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import anyio.to_thread
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import SystemMessage
 
@@ -116,10 +115,8 @@ async def start_knowledge_base_chat(
     template = services.prompts.get("kb_chat", body.prompt_name)
     nothing_found = services.prompts.get("kb_chat", "empty")
     model = request_model(services, body, model_name)
-    hits = await anyio.to_thread.run_sync(
-        lambda: services.knowledge.search(
-            name=body.knowledge_base_name, query=body.query, top_k=body.top_k, score_threshold=body.score_threshold
-        )
+    hits = await services.knowledge.asearch(
+        name=body.knowledge_base_name, query=body.query, top_k=body.top_k, score_threshold=body.score_threshold
     )
 
     turn = await start_turn(services, body, chat_type="knowledge_base_chat", model_name=model_name, owner=owner)

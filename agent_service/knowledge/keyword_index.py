@@ -139,21 +139,30 @@ class KeywordIndex:
 
     def search(self, query: str, *, limit: int, files: Collection[str] | None = None) -> list[KeywordMatch]:
         """The `limit` best chunks (of `files`, when given) holding a term of `query`, best first."""
-        expression = match_expression(query)
-        if not expression:
-            return []
+        return self.search_many([query], limit=limit, files=files)[0]
+
+    def search_many(
+        self, queries: Sequence[str], *, limit: int, files: Collection[str] | None = None
+    ) -> list[list[KeywordMatch]]:
+        """`search` for each of `queries`, on one connection."""
+        expressions = [match_expression(query) for query in queries]
+        if not any(expressions) or not self.path.exists():
+            return [[] for _ in queries]  # no searchable term, or nothing was ever indexed
         allowed = None if files is None else json.dumps(list(files))
-        if not self.path.exists():
-            return []  # nothing was ever indexed
         # Read-only, and without the writers' set-up: the schema and WAL mode are already on disk.
         with closing(sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True, timeout=30)) as connection:
-            rows = connection.execute(
-                "SELECT chunk.id, chunk.file, chunk.text, chunk.metadata, bm25(chunk_terms) AS rank"
-                " FROM chunk_terms JOIN chunk ON chunk.rowid = chunk_terms.rowid"
-                " WHERE chunk_terms MATCH ? AND (? IS NULL OR chunk.file IN (SELECT value FROM json_each(?)))"
-                " ORDER BY rank LIMIT ?",
-                (expression, allowed, allowed, limit),
-            ).fetchall()
-        return [
-            KeywordMatch(IndexedChunk(id_, file, text, json.loads(meta)), rank) for id_, file, text, meta, rank in rows
-        ]
+            return [
+                [
+                    KeywordMatch(IndexedChunk(id_, file, text, json.loads(meta)), rank)
+                    for id_, file, text, meta, rank in connection.execute(
+                        "SELECT chunk.id, chunk.file, chunk.text, chunk.metadata, bm25(chunk_terms) AS rank"
+                        " FROM chunk_terms JOIN chunk ON chunk.rowid = chunk_terms.rowid"
+                        " WHERE chunk_terms MATCH ? AND (? IS NULL OR chunk.file IN (SELECT value FROM json_each(?)))"
+                        " ORDER BY rank LIMIT ?",
+                        (expression, allowed, allowed, limit),
+                    )
+                ]
+                if expression
+                else []
+                for expression in expressions
+            ]

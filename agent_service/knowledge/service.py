@@ -1,6 +1,7 @@
 """Knowledge bases as the API sees them: create, list, upload files, search.
 
 Every method is blocking and thread-safe: the API calls it in a worker thread.
+Searches from the event loop go through `asearch`, which batches them.
 Writers of one base (uploads, deletes, reindexing) take turns; searches run
 alongside them and see only files that are fully indexed.
 """
@@ -10,8 +11,10 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from agent_service.batching import Batched
 from agent_service.config import Settings
 from agent_service.db.engine import Database
 from agent_service.errors import ServiceError
@@ -44,6 +47,22 @@ INTERRUPTED = "the service stopped while indexing this file; upload it again or 
 CANDIDATES_PER_HIT = 4  # each retriever proposes this many chunks per hit asked for (at least 20)
 
 
+@dataclass(frozen=True)
+class SearchRequest:
+    name: str
+    query: str
+    top_k: int = 3
+    score_threshold: float = 0.0
+
+    def check(self) -> None:
+        if not self.query.strip():
+            raise ServiceError("the query is empty")
+        if not 1 <= self.top_k <= MAX_TOP_K:
+            raise ServiceError(f"top_k must be between 1 and {MAX_TOP_K}")
+        if not 0.0 <= self.score_threshold <= 1.0:
+            raise ServiceError("score_threshold must be between 0 and 1")
+
+
 class KnowledgeBaseService:
     """Knowledge bases under `settings.kb_root`, their rows in `db`, embedded with `settings.embeddings`
     (loaded on first use). Errors are `ServiceError`s that carry their HTTP status."""
@@ -60,6 +79,7 @@ class KnowledgeBaseService:
         self._paths_by_name: dict[str, KnowledgeBasePaths] = {}
         self._writers: dict[str, threading.RLock] = {}
         self._guard = threading.Lock()
+        self._batched_search = Batched(self.search_many)
 
     # Knowledge bases.
 
@@ -210,23 +230,99 @@ class KnowledgeBaseService:
     def search(self, *, name: str, query: str, top_k: int = 3, score_threshold: float = 0.0) -> list[SearchHit]:
         """The `top_k` chunks that best match `query`, best first, each scoring at least
         `score_threshold` (0..1; see `agent_service.knowledge.fusion` for the score)."""
-        if not query.strip():
-            raise ServiceError("the query is empty")
-        if not 1 <= top_k <= MAX_TOP_K:
-            raise ServiceError(f"top_k must be between 1 and {MAX_TOP_K}")
-        if not 0.0 <= score_threshold <= 1.0:
-            raise ServiceError("score_threshold must be between 0 and 1")
-        kb, visible, hidden = self.db.read(crud.search_scope, name=validate_kb_name(name))
+        [found] = self.search_many([SearchRequest(name, query, top_k, score_threshold)])
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+    async def asearch(self, *, name: str, query: str, top_k: int = 3, score_threshold: float = 0.0) -> list[SearchHit]:
+        """`search`, from the event loop. Concurrent searches are run together in a
+        worker thread: one query-embedding call and one vector query per base serve
+        them all, and the searches that arrive meanwhile form the next batch."""
+        request = SearchRequest(name, query, top_k, score_threshold)
+        request.check()  # a bad request is refused before it waits for a batch
+        return await self._batched_search(request)
+
+    def search_many(self, requests: Sequence[SearchRequest]) -> list[list[SearchHit] | Exception]:
+        """Each request's hits, or the error that refused or failed it."""
+        results: list[list[SearchHit] | Exception] = [[] for _ in requests]
+        by_base: dict[str, list[int]] = {}
+        for position, request in enumerate(requests):
+            try:
+                request.check()
+                by_base.setdefault(validate_kb_name(request.name), []).append(position)
+            except ServiceError as exc:
+                results[position] = exc
+        scopes: dict[str, tuple[set[str], bool]] = {}
+        for name, positions in by_base.items():
+            try:
+                scopes[name] = self._search_scope(name)
+            except ServiceError as exc:
+                for position in positions:
+                    results[position] = exc
+        searched = [position for name in scopes for position in by_base[name]]
+        if not searched:
+            return results
+        try:
+            # One call for every query (each provider here embeds a query as it embeds a document).
+            embedded = self.embeddings.embed_documents([requests[position].query for position in searched])
+        except Exception as exc:
+            for position in searched:
+                results[position] = exc
+            return results
+        embedding_of = dict(zip(searched, embedded, strict=True))
+        for name, (visible, hidden) in scopes.items():
+            positions = by_base[name]
+            try:
+                hits = self._search_base(
+                    name,
+                    [requests[p] for p in positions],
+                    [embedding_of[p] for p in positions],
+                    visible=visible,
+                    hidden=hidden,
+                )
+            except Exception as exc:
+                hits = [exc] * len(positions)
+            for position, found in zip(positions, hits, strict=True):
+                results[position] = found
+        return results
+
+    def _search_scope(self, name: str) -> tuple[set[str], bool]:
+        """The files a search of this base may return, and whether any other file is being indexed."""
+        kb, visible, hidden = self.db.read(crud.search_scope, name=name)
         self._check_model(kb)
         if not visible:
             raise EmptyKnowledgeBaseError(f"knowledge base {name!r} has no indexed file to search")
-        candidates = max(CANDIDATES_PER_HIT * top_k, 20)
+        return visible, hidden
+
+    def _search_base(
+        self,
+        name: str,
+        requests: list[SearchRequest],
+        embeddings: list[list[float]],
+        *,
+        visible: set[str],
+        hidden: bool,
+    ) -> list[list[SearchHit]]:
+        candidates = [max(CANDIDATES_PER_HIT * request.top_k, 20) for request in requests]
+        limit = max(candidates)
         # Only files that are fully indexed: never half a file, nor one being replaced or deleted.
         # Chroma's `$in` filter costs more than the search itself on a large base: skip it
         # unless some file is being indexed (or was, when a crash stopped it).
-        vector = self._vector_index(name).search(query, limit=candidates, files=visible if hidden else None)
-        keyword = self._keyword_index(name).search(query, limit=candidates, files=visible)
-        return fuse(vector, keyword, top_k=top_k, score_threshold=score_threshold, min_similarity=self.min_similarity)
+        vector = self._vector_index(name).search_many(embeddings, limit=limit, files=visible if hidden else None)
+        keyword = self._keyword_index(name).search_many([r.query for r in requests], limit=limit, files=visible)
+        return [
+            fuse(
+                vector_matches[:wanted],
+                keyword_matches[:wanted],
+                top_k=request.top_k,
+                score_threshold=request.score_threshold,
+                min_similarity=self.min_similarity,
+            )
+            for request, wanted, vector_matches, keyword_matches in zip(
+                requests, candidates, vector, keyword, strict=True
+            )
+        ]
 
     def close(self) -> None:
         """Release every open vector store (at shutdown)."""

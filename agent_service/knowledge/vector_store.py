@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
 from agent_service.knowledge.keyword_index import IndexedChunk
+from agent_service.long_lived import freeze_loaded_objects
 
 if TYPE_CHECKING:
     from langchain_chroma import Chroma
@@ -47,10 +47,6 @@ def _chroma_metadata(metadata: dict[str, Any]) -> dict[str, str | int | float | 
     }
 
 
-def _chunk(document: Document) -> IndexedChunk:
-    return IndexedChunk(document.id or "", document.metadata["file"], document.page_content, dict(document.metadata))
-
-
 class VectorIndex:
     """One knowledge base's chunks in Chroma; safe to share between threads."""
 
@@ -68,6 +64,7 @@ class VectorIndex:
         with self._opening:
             if self._store is None:
                 self._store = self._open()
+                freeze_loaded_objects()
             return self._store
 
     def _open(self) -> Chroma:
@@ -114,11 +111,35 @@ class VectorIndex:
 
     def search(self, query: str, *, limit: int, files: Collection[str] | None = None) -> list[VectorMatch]:
         """The `limit` chunks (of `files`, when given) nearest to `query`, nearest first."""
+        return self.search_many([self.embeddings.embed_query(query)], limit=limit, files=files)[0]
+
+    def search_many(
+        self, embeddings: Sequence[Sequence[float]], *, limit: int, files: Collection[str] | None = None
+    ) -> list[list[VectorMatch]]:
+        """For each query embedding, the `limit` chunks (of `files`, when given) nearest to it,
+        nearest first. One Chroma query for all of them (langchain-chroma asks one at a time)."""
         where = None if files is None else {"file": {"$in": sorted(files)}}
+        found = self._collection().query(
+            query_embeddings=[list(embedding) for embedding in embeddings],
+            n_results=limit,
+            where=where,
+            include=["documents", "metadatas", "distances"],
+        )
         return [
-            VectorMatch(_chunk(document), cosine=1.0 - distance)
-            for document, distance in self.store.similarity_search_with_score(query, k=limit, filter=where)
+            [
+                VectorMatch(IndexedChunk(id_, meta["file"], text, dict(meta)), cosine=1.0 - distance)
+                for id_, text, meta, distance in zip(ids, texts, metas, distances, strict=True)
+                if text is not None
+            ]
+            for ids, texts, metas, distances in zip(
+                found["ids"], found["documents"], found["metadatas"], found["distances"], strict=True
+            )
         ]
+
+    def _collection(self) -> Any:
+        """The store's Chroma collection, through chromadb's own client."""
+        self.store  # noqa: B018 - opens the client on first use
+        return self._client.get_collection(collection_name(self.kb_name))
 
     def clear(self) -> None:
         """Remove every chunk (the collection is made anew, empty)."""

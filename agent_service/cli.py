@@ -41,9 +41,11 @@ def main(argv: list[str] | None = None) -> None:
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from agent_service import long_lived
     from agent_service.api.app import create_app
     from agent_service.config import get_settings
 
+    long_lived.enable()  # this process is the server: what it loads stays loaded
     settings = get_settings()
     uvicorn.run(
         create_app(settings),

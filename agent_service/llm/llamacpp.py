@@ -21,6 +21,8 @@ from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables.config import run_in_executor
 
+from agent_service.long_lived import freeze_loaded_objects
+
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
 
@@ -37,6 +39,7 @@ def _load(model_path: str, n_ctx: int, n_threads: int | None) -> tuple[Any, thre
     from llama_cpp import Llama  # imported here: start-up stays fast
 
     llm = Llama(model_path=model_path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+    freeze_loaded_objects()
     return llm, threading.Lock()  # one generation at a time per loaded model
 
 

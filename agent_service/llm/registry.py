@@ -15,6 +15,7 @@ from agent_service.config import ModelConfig, Settings
 from agent_service.errors import UnknownModelError
 from agent_service.llm.fake import ScriptedChatModel
 from agent_service.llm.llamacpp import LlamaCppChatModel
+from agent_service.long_lived import freeze_loaded_objects
 
 
 def build_chat_model(name: str, config: ModelConfig) -> BaseChatModel:
@@ -79,6 +80,7 @@ class ModelRegistry:
         with self._lock:
             if name not in self._models:
                 self._models[name] = build_chat_model(name, self.configs[name])
+                freeze_loaded_objects()
             return self._models[name]
 
     def connect_remote_models(self) -> None:

@@ -22,6 +22,7 @@ from sqlmodel import select
 from agent_service.api.app import create_app
 from agent_service.config import Settings, get_settings
 from agent_service.db.models import Conversation, Message, ToolCall
+from tests.asgi import asgi_client
 from tests.fake_openai import FakeOpenAI
 
 REPO = Path(__file__).resolve().parent.parent
@@ -90,9 +91,8 @@ def app(make_settings: Callable[..., Settings]) -> Iterator[FastAPI]:
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+    async with asgi_client(app) as http:
         yield http
-    await app.state.services.models.aclose()  # in the loop that used the models' connections
 
 
 @pytest.fixture

@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import httpx
 import pytest
 
 from agent_service.api.app import create_app
 from agent_service.errors import UnknownPromptError
 from agent_service.prompts import PromptStore
+from tests.asgi import asgi_client
 from tests.conftest import REPO
 
 
@@ -36,7 +36,7 @@ async def test_an_edited_template_applies_to_the_next_request(tmp_path: Path, ma
     template.write_text("First version: {{ input }}")
     app = create_app(make_settings(prompts_dir=prompts))
 
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+    async with asgi_client(app) as client:
         await client.post("/chat/chat", json={"query": "hi", "model_name": "gpt-test"})
         template.write_text("Second version: {{ input }}")
         os.utime(template, ns=(0, template.stat().st_mtime_ns + 1_000_000))

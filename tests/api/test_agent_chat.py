@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from agent_service.api.app import create_app
+from tests.asgi import asgi_client
 from tests.conftest import Rows, tools_folder, wait_for
 from tests.fake_openai import FakeOpenAI, Reply
 from tests.sse import hang_up_at, parse_frames, types
@@ -55,7 +56,7 @@ def agent_app(make_settings, upstream: FakeOpenAI, tools_dir: Path):
 
 @pytest.fixture
 async def agent_client(agent_app):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=agent_app), base_url="http://t") as client:
+    async with asgi_client(agent_app) as client:
         yield client
 
 
@@ -189,7 +190,7 @@ async def test_a_model_that_keeps_calling_tools_stops_at_max_iterations(agent_cl
 async def test_a_tool_that_times_out(make_settings, upstream: FakeOpenAI, tools_dir: Path):
     app = create_app(make_settings(models=agent_models(upstream), tools_dir=tools_dir, tool_timeout=0.2))
     upstream.enqueue('Action: slow\nAction Input: {"seconds": 5}', "Final Answer: It took too long.")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+    async with asgi_client(app) as client:
         events = await agent_chat(client, query="wait")
 
     error = next(e for e in events if e["type"] == "tool_error")
@@ -264,7 +265,7 @@ async def test_agent_reads_history_from_the_database(agent_client, upstream: Fak
 
 async def test_embedded_model_runs_the_react_agent_to_the_end(make_settings, tools_dir: Path):
     app = create_app(make_settings(models={"local": {"provider": "llamacpp"}}, tools_dir=tools_dir))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=300) as client:
+    async with asgi_client(app, timeout=300) as client:
         response = await client.post(
             "/chat/agent_chat",
             json={"query": "What is 12 times 12?", "stream": True, "max_tokens": 64, "tools": ["calculator"]},

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from agent_service.api.app import create_app
+from tests.asgi import asgi_client
 from tests.conftest import Rows
 from tests.fake_openai import FakeOpenAI
 
@@ -26,7 +27,7 @@ def keyed_app(make_settings):
 
 @pytest.fixture
 async def http(keyed_app) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=keyed_app), base_url="http://t") as client:
+    async with asgi_client(keyed_app) as client:
         yield client
 
 

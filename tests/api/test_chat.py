@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from tests.asgi import asgi_client
 from tests.conftest import Rows, wait_for
 from tests.fake_openai import FakeOpenAI, Reply
 from tests.sse import parse_frames, text_of, types
@@ -132,7 +133,7 @@ async def test_history_is_trimmed_to_the_token_budget_oldest_first(make_settings
             {"role": "user", "content": f"question {n} " + "word " * 20},
             {"role": "assistant", "content": f"answer {n}"},
         ]
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+    async with asgi_client(app) as client:
         response = await client.post("/chat/chat", json={"query": "now", "history": history, "max_tokens": 50})
 
     assert response.status_code == 200

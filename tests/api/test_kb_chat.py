@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from tests.asgi import asgi_client
 from tests.conftest import Rows
 from tests.fake_openai import FakeOpenAI
 from tests.sse import parse_frames, types
@@ -68,7 +69,7 @@ async def test_without_a_matching_term_or_a_similar_chunk_nothing_is_found(make_
     from agent_service.api.app import create_app
 
     app = create_app(make_settings(kb_min_similarity=0.99))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+    async with asgi_client(app) as client:
         await knowledge_base(client)
         events = parse_frames((await kb_chat(client, query="Who won the 1998 world cup?")).text)
         found = parse_frames((await kb_chat(client, query="What does E-7731 mean?")).text)

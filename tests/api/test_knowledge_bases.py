@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from agent_service.api.app import create_app
+from tests.asgi import asgi_client
 from tests.knowledge.documents import make_docx, make_pdf
 from tests.sse import parse_frames
 
@@ -117,7 +118,7 @@ async def test_names_that_leave_their_folder_are_refused(client: httpx.AsyncClie
 
 async def test_bad_file_names_and_sizes(make_settings, tmp_path: Path):
     app = create_app(make_settings(kb_max_file_mb=0.001))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+    async with asgi_client(app) as client:
         await create(client)
         traversal = await client.post("/knowledge_bases/appliances/files", files=multipart([("../x.txt", b"hi")]))
         empty = await client.post("/knowledge_bases/appliances/files", files=multipart([("empty.txt", b"")]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from agent_service.api.app import create_app
+from tests.asgi import asgi_client
 
 
 async def test_health(client: httpx.AsyncClient):
@@ -32,7 +33,7 @@ async def test_scripted_model_answers_without_an_upstream(client: httpx.AsyncCli
 
 async def test_api_keys_guard_every_route_but_health(make_settings):
     app = create_app(make_settings(api_keys=["k1", "k2"]))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+    async with asgi_client(app) as client:
         assert (await client.get("/health")).status_code == 200
         missing = await client.get("/models")
         wrong = await client.get("/models", headers={"Authorization": "Bearer nope"})

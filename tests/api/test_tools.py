@@ -5,11 +5,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import httpx
 import pytest
 
 from agent_service.agents.tool_registry import DuplicateToolError
 from agent_service.api.app import create_app
+from tests.asgi import asgi_client
 from tests.conftest import REPO
 
 WORD_COUNT = '''
@@ -36,7 +36,7 @@ def tools_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 async def tools_client(make_settings, tools_dir: Path):
     app = create_app(make_settings(tools_dir=tools_dir))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+    async with asgi_client(app) as client:
         yield client
     app.state.services.close()
 

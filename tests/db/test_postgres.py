@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 
-import httpx
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -14,6 +13,7 @@ from sqlmodel import SQLModel
 from agent_service.api.app import create_app
 from agent_service.db.engine import create_db_engine, migrate
 from agent_service.knowledge import models as knowledge_models  # noqa: F401 - registers the tables
+from tests.asgi import asgi_client
 from tests.db.postgres import postgres_bin, postgres_server
 from tests.fake_openai import FakeOpenAI
 from tests.sse import parse_frames, types
@@ -44,7 +44,7 @@ def test_migrations_match_the_models_on_postgres(postgres_url: str):
 async def test_a_conversation_on_postgres(make_settings, postgres_url: str, upstream: FakeOpenAI):
     app = create_app(make_settings(database_url=postgres_url))
     upstream.enqueue("Hello from PostgreSQL.", "Still here.")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+    async with asgi_client(app) as client:
         first = parse_frames(
             (await client.post("/chat/chat", json={"query": "hi", "model_name": "gpt-test", "stream": True})).text
         )

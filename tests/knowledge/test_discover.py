@@ -5,11 +5,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import httpx
-
 from agent_service.api.app import create_app
 from agent_service.knowledge import crud
 from agent_service.knowledge.keyword_index import KeywordIndex
+from tests.asgi import asgi_client
 from tests.conftest import REPO
 
 
@@ -21,7 +20,7 @@ async def test_samples_are_indexed_on_first_start(make_settings, tmp_path: Path)
 
     async with app.router.lifespan_context(app):
         app.state.discovery.join(timeout=60)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        async with asgi_client(app) as client:
             samples = (await client.get("/knowledge_bases/samples")).json()
             files = (await client.get("/knowledge_bases/samples/files")).json()
             hits = (await client.post("/knowledge_bases/samples/search", json={"query": "default port 7861"})).json()
@@ -48,7 +47,7 @@ async def test_a_second_start_changes_nothing(make_settings, tmp_path: Path):
 async def test_a_file_left_half_indexed_by_a_crash_is_failed_at_the_next_start(make_settings):
     settings = make_settings()
     first = create_app(settings)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=first), base_url="http://t") as client:
+    async with asgi_client(first) as client:
         await client.post("/knowledge_bases", json={"name": "manuals"})
         files = [("files", ("pump.md", b"Error E-7731 means lost pressure.")), ("files", ("fan.md", b"Fans hum."))]
         await client.post("/knowledge_bases/manuals/files", files=files)
@@ -62,7 +61,7 @@ async def test_a_file_left_half_indexed_by_a_crash_is_failed_at_the_next_start(m
     first.state.services.close()
 
     second = create_app(settings)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=second), base_url="http://t") as client:
+    async with asgi_client(second) as client:
         files = {f["name"]: f for f in (await client.get("/knowledge_bases/manuals/files")).json()}
         hits = (await client.post("/knowledge_bases/manuals/search", json={"query": "E-7731 pressure"})).json()
     second.state.services.close()

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import httpx
-
 from agent_service.api.app import create_app
 from agent_service.llm.llamacpp import default_model_path
+from tests.asgi import asgi_client
 from tests.sse import parse_frames, text_of, types
 
 
@@ -17,7 +16,7 @@ def test_the_weights_ship_in_the_package():
 
 async def test_embedded_model_streams_a_real_answer(make_settings):
     app = create_app(make_settings(models={"local": {"provider": "llamacpp", "context_window": 2048}}))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=120) as client:
+    async with asgi_client(app, timeout=120) as client:
         response = await client.post(
             "/chat/chat",
             json={"query": "What is 2 plus 2?", "stream": True, "max_tokens": 48, "temperature": 0.0},
@@ -28,10 +27,7 @@ async def test_embedded_model_streams_a_real_answer(make_settings):
     answer = text_of(events)
     assert len(answer.split()) >= 2
     assert "4" in answer
-    messages = (
-        await httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t").get(
-            f"/conversations/{events[0]['conversation_id']}/messages"
-        )
-    ).json()
+    async with asgi_client(app) as client:
+        messages = (await client.get(f"/conversations/{events[0]['conversation_id']}/messages")).json()
     assert messages[-1]["content"] == answer and messages[-1]["model"] == "local"
     app.state.services.close()

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from agent_service.api.app import create_app
+from tests.asgi import asgi_client
 
 
 @pytest.fixture
 async def keyed_client(make_settings):
     app = create_app(make_settings(api_keys=["secret"]))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+    async with asgi_client(app) as client:
         yield client
     app.state.services.close()
 

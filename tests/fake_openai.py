@@ -98,7 +98,8 @@ class FakeOpenAI:
         reply = self.replies.popleft() if self.replies else self.default
         if reply.status != 200:
             error = {"error": {"message": f"scripted upstream error {reply.status}", "type": "server_error"}}
-            return JSONResponse(error, status_code=reply.status)
+            # Clients that retry (the openai SDK) wait 1 ms, not their own back-off.
+            return JSONResponse(error, status_code=reply.status, headers={"retry-after-ms": "1"})
         model = body.get("model", "fake-model")
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))

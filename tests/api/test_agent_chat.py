@@ -39,7 +39,7 @@ def tools_dir(tmp_path: Path) -> Path:
 
 
 def agent_models(upstream: FakeOpenAI) -> dict:
-    base = {"provider": "openai", "base_url": upstream.base_url, "model": "fake-model"}
+    base = {"provider": "openai", "base_url": upstream.base_url, "model": "fake-model", "max_retries": 0}
     return {
         "react": {**base, "agent_style": "react"},
         "glm": {**base, "model": "chatglm3-6b"},

@@ -207,6 +207,20 @@ async def test_upstream_error_before_any_token(client, upstream: FakeOpenAI, row
     assert (answer.status, answer.content) == ("error", "")
 
 
+async def test_a_failed_request_is_retried_before_the_first_token(make_settings, upstream: FakeOpenAI):
+    from agent_service.api.app import create_app
+
+    # The default configuration: the openai SDK's two retries.
+    app = create_app(make_settings(models={"remote": {"provider": "openai", "base_url": upstream.base_url}}))
+    upstream.enqueue(Reply(status=503), Reply(status=429), "Third time lucky.")
+    async with asgi_client(app) as client:
+        events = parse_frames((await chat(client, query="hello", model_name="remote")).text)
+    app.state.services.close()
+
+    assert types(events) == ["metadata", "token", "done"] and text_of(events) == "Third time lucky."
+    assert len(upstream.requests) == 3
+
+
 async def test_upstream_error_without_stream_is_a_502_with_the_message(client, upstream: FakeOpenAI, rows: Rows):
     upstream.enqueue(Reply(status=503))
 

@@ -28,7 +28,13 @@ def serve(make_settings, upstream: FakeOpenAI, tmp_path: Path, live_server_for) 
     tools = tmp_path / "tools"
     tools.mkdir()
     shutil.copy(REPO / "tools" / "calculator.py", tools)
-    base = {"provider": "openai", "base_url": upstream.base_url, "api_key": "sk-upstream", "model": "fake-model"}
+    base = {
+        "provider": "openai",
+        "base_url": upstream.base_url,
+        "api_key": "sk-upstream",
+        "model": "fake-model",
+        "max_retries": 0,  # a scripted failure is the answer, not retried
+    }
     models = {
         "gpt-test": base,
         "react": {**base, "agent_style": "react"},

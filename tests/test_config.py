@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from agent_service.config import Settings
+from agent_service.config import ModelConfig, Settings
 
 
 def test_defaults_are_the_embedded_ones(tmp_path: Path):
@@ -61,3 +61,13 @@ def test_yaml_file_under_the_environment(tmp_path: Path, monkeypatch: pytest.Mon
 def test_unknown_default_model_is_a_clear_error():
     with pytest.raises(ValidationError, match="default_model 'nope' is not one of the configured models"):
         Settings(default_model="nope")
+
+
+def test_the_token_limit_field_follows_the_server_unless_set():
+    openai_api = ModelConfig(provider="openai")
+    ollama = ModelConfig(provider="openai", base_url="http://127.0.0.1:11434/v1")
+    chosen = ModelConfig(provider="openai", base_url="http://proxy/v1", max_tokens_field="max_completion_tokens")
+
+    assert openai_api.effective_max_tokens_field() == "max_completion_tokens"
+    assert ollama.effective_max_tokens_field() == "max_tokens"
+    assert chosen.effective_max_tokens_field() == "max_completion_tokens"

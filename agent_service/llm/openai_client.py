@@ -31,16 +31,21 @@ def _options(params: dict[str, Any]) -> Any:
 
 
 class DictStreamCompletions:
-    """`AsyncOpenAI(...).chat.completions`, streaming dicts; everything else is the SDK's."""
+    """`AsyncOpenAI(...).chat.completions`, streaming dicts, with the token limit under
+    the field the server reads (langchain-openai always says max_completion_tokens);
+    everything else is the SDK's."""
 
-    def __init__(self, client: openai.AsyncOpenAI) -> None:
+    def __init__(self, client: openai.AsyncOpenAI, *, max_tokens_field: str = "max_completion_tokens") -> None:
         self._client = client
         self._typed = client.chat.completions
+        self._max_tokens_field = max_tokens_field
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._typed, name)  # with_raw_response, parse, ...
 
     async def create(self, **params: Any) -> Any:
+        if self._max_tokens_field == "max_tokens" and "max_completion_tokens" in params:
+            params["max_tokens"] = params.pop("max_completion_tokens")
         if not params.get("stream"):
             return await self._typed.create(**params)
         options = _options(params)

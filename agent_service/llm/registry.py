@@ -42,7 +42,9 @@ def build_chat_model(name: str, config: ModelConfig) -> BaseChatModel:
             # per streamed answer than its pure-Python default.
             http_async_client=openai.DefaultAioHttpClient(),
         )
-        model.async_client = DictStreamCompletions(model.root_async_client)
+        model.async_client = DictStreamCompletions(
+            model.root_async_client, max_tokens_field=config.effective_max_tokens_field()
+        )
         return model
     if config.provider == "llamacpp":
         return LlamaCppChatModel(

@@ -165,9 +165,23 @@ async def test_parameters_reach_the_upstream(client, upstream: FakeOpenAI):
 
     limited, unlimited = upstream.requests[-2:]
     assert limited["temperature"] == 0.2
-    assert limited.get("max_completion_tokens", limited.get("max_tokens")) == 33
+    # A server other than OpenAI's API gets the field every OpenAI-compatible server reads.
+    assert limited["max_tokens"] == 33 and "max_completion_tokens" not in limited
     assert "max_tokens" not in unlimited and "max_completion_tokens" not in unlimited
     assert limited["stream"] is True
+
+
+async def test_the_token_limit_field_can_be_chosen_per_model(make_settings, upstream: FakeOpenAI):
+    from agent_service.api.app import create_app
+
+    reasoning = {"provider": "openai", "base_url": upstream.base_url, "max_tokens_field": "max_completion_tokens"}
+    app = create_app(make_settings(models={"reasoning": reasoning}))
+    async with asgi_client(app) as client:
+        await chat(client, query="hi", model_name="reasoning", max_tokens=33)
+    app.state.services.close()
+
+    sent = upstream.requests[-1]
+    assert sent["max_completion_tokens"] == 33 and "max_tokens" not in sent
 
 
 async def test_an_answer_cut_by_max_tokens_is_saved_as_partial(client, upstream: FakeOpenAI, rows: Rows):

@@ -130,8 +130,7 @@ async def test_non_stream_has_real_usage_and_parameters_reach_the_upstream(clien
         {"role": "system", "content": "Be terse."},
         {"role": "user", "content": "The answer?"},
     ]
-    limit = sent.get("max_completion_tokens", sent.get("max_tokens"))
-    assert (sent["temperature"], sent["top_p"], limit, sent["stop"]) == (0.2, 0.5, 50, ["END"])
+    assert (sent["temperature"], sent["top_p"], sent["max_tokens"], sent["stop"]) == (0.2, 0.5, 50, ["END"])
 
 
 async def test_conversation_id_continues_with_history_from_the_database(client, upstream: FakeOpenAI, rows: Rows):

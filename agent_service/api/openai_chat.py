@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -22,7 +22,13 @@ from agent_service.api.deps import OwnerDep, ServicesDep
 from agent_service.api.errors import openai_error
 from agent_service.api.openai_schemas import ChatCompletionRequest
 from agent_service.api.runs import ChatRun, start_agent_chat, start_knowledge_base_chat, start_llm_chat
-from agent_service.api.schemas import MAX_HISTORY_LEN, AgentChatRequest, ChatRequest, KnowledgeBaseChatRequest
+from agent_service.api.schemas import (
+    MAX_HISTORY_LEN,
+    AgentChatRequest,
+    ChatRequest,
+    ChatRequestBase,
+    KnowledgeBaseChatRequest,
+)
 from agent_service.errors import NotFoundError, ServiceError
 from agent_service.knowledge.errors import KnowledgeBaseNotFoundError
 from agent_service.services import Services
@@ -32,6 +38,8 @@ from agent_service.streaming.responses import collect, sse_response
 router = APIRouter(prefix="/v1", tags=["openai"])
 
 DONE = "[DONE]"
+
+TurnRequest = TypeVar("TurnRequest", bound=ChatRequestBase)
 
 
 def _model_entry(name: str) -> dict[str, Any]:
@@ -75,8 +83,14 @@ def _turn_fields(body: ChatCompletionRequest) -> dict[str, Any]:
     }
 
 
+def _request(kind: type[TurnRequest], body: ChatCompletionRequest, **fields: Any) -> TurnRequest:
+    """The Chatchat-route request for this completion. Chatchat's routes default the
+    temperature to 0.7; an OpenAI client that sends none gets the model's own."""
+    request = kind(**_turn_fields(body), **fields)
+    return request if body.temperature is not None else request.model_copy(update={"temperature": None})
+
+
 async def _start(services: Services, body: ChatCompletionRequest, owner: str | None, base_url: str) -> ChatRun:
-    fields = _turn_fields(body)
     try:
         if body.chat_mode == "chat_knowledge":
             if not isinstance(body.chat_param, str) or not body.chat_param.strip():
@@ -85,15 +99,17 @@ async def _start(services: Services, body: ChatCompletionRequest, owner: str | N
                     code="invalid_chat_param",
                     param="chat_param",
                 )
-            request = KnowledgeBaseChatRequest(**fields, knowledge_base_name=body.chat_param.strip())
+            request = _request(KnowledgeBaseChatRequest, body, knowledge_base_name=body.chat_param.strip())
             return await start_knowledge_base_chat(services, request, owner=owner, base_url=base_url)
         if body.chat_mode == "chat_agent":
             if body.stop:
                 raise ServiceError(
                     "stop is not supported with chat_mode chat_agent", code="invalid_value", param="stop"
                 )
-            return await start_agent_chat(services, AgentChatRequest(**fields, tools=body.tool_names), owner=owner)
-        return await start_llm_chat(services, ChatRequest(**fields), owner=owner)
+            return await start_agent_chat(
+                services, _request(AgentChatRequest, body, tools=body.tool_names), owner=owner
+            )
+        return await start_llm_chat(services, _request(ChatRequest, body), owner=owner)
     # The turn starts refusing before it writes anything; here the refusals name OpenAI's parameter.
     except KnowledgeBaseNotFoundError as exc:
         raise NotFoundError(str(exc), code="invalid_chat_param", param="chat_param") from None

@@ -44,7 +44,9 @@ class ChatRequestBase(NullMeansDefault):
     history: list[HistoryItem] = Field(default_factory=list, description="Explicit history; wins over the database.")
     stream: bool = False
     model_name: str | None = Field(None, description="A configured model; empty means the default.")
-    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    temperature: float | None = Field(
+        0.7, ge=0.0, le=2.0, description="Chatchat's default is 0.7; None (OpenAI route only) leaves the model's own."
+    )
     max_tokens: int | None = Field(None, description="Answer length limit; <= 0 or null means unlimited.")
     prompt_name: str = "default"
     top_p: float | None = Field(None, gt=0.0, le=1.0, description="Nucleus sampling; null leaves the model's own.")

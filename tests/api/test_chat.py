@@ -168,6 +168,7 @@ async def test_parameters_reach_the_upstream(client, upstream: FakeOpenAI):
     # A server other than OpenAI's API gets the field every OpenAI-compatible server reads.
     assert limited["max_tokens"] == 33 and "max_completion_tokens" not in limited
     assert "max_tokens" not in unlimited and "max_completion_tokens" not in unlimited
+    assert unlimited["temperature"] == 0.7  # Chatchat's default
     assert limited["stream"] is True
 
 

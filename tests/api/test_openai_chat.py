@@ -103,6 +103,7 @@ async def test_stream_is_a_normal_completion_with_the_conversation_id(client, up
     assert (answer.content, answer.status, answer.model) == ("Hello there, friend.", "complete", "gpt-test")
     assert chunks[0].id == f"chatcmpl-{answer.id}"
     assert upstream.requests[-1]["messages"] == [{"role": "user", "content": "Hi"}]
+    assert "temperature" not in upstream.requests[-1]  # none asked for: the model's own
 
 
 async def test_non_stream_has_real_usage_and_parameters_reach_the_upstream(client, upstream: FakeOpenAI):

@@ -57,6 +57,7 @@ class VectorIndex:
         self.chroma_url = chroma_url
         self._store: Chroma | None = None
         self._client: Any = None
+        self._queried: Any = None  # the chromadb collection searches query, fetched once
         self._opening = threading.Lock()
 
     @property
@@ -137,13 +138,20 @@ class VectorIndex:
         ]
 
     def _collection(self) -> Any:
-        """The store's Chroma collection, through chromadb's own client."""
+        """The store's Chroma collection, through chromadb's own client (fetching it is a
+        round trip to a Chroma server)."""
         self.store  # noqa: B018 - opens the client on first use
-        return self._client.get_collection(collection_name(self.kb_name))
+        with self._opening:
+            if self._queried is None:
+                self._queried = self._client.get_collection(collection_name(self.kb_name))
+            return self._queried
 
     def clear(self) -> None:
         """Remove every chunk (the collection is made anew, empty)."""
-        self.store.reset_collection()
+        store = self.store
+        with self._opening:
+            store.reset_collection()
+            self._queried = None
 
     def close(self) -> None:
         """Forget the collection and release the client (and, embedded, its open files)."""
@@ -152,6 +160,7 @@ class VectorIndex:
                 self._client.close()
             self._store = None
             self._client = None
+            self._queried = None
 
     def destroy(self) -> None:
         """Delete every chunk and the store itself: the server's collection, or the embedded folder."""

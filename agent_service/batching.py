@@ -46,19 +46,25 @@ class Batched(Generic[T, R]):
         return await future
 
     async def _run(self, queue: _Queue[T, R]) -> None:
-        while queue.waiting:
-            batch = [(item, future) for item, future in queue.waiting if not future.done()]  # skip cancelled calls
-            queue.waiting = []
-            if not batch:
-                continue
-            try:
-                results = await anyio.to_thread.run_sync(self._run_batch, [item for item, _ in batch])
-            except Exception as exc:  # the batch itself failed: every call in it fails with it
-                results = [exc] * len(batch)
-            for (_, future), result in zip(batch, results, strict=True):
-                if future.done():
+        batch: list[tuple[T, asyncio.Future[R]]] = []
+        try:
+            while queue.waiting:
+                batch = [(item, future) for item, future in queue.waiting if not future.done()]  # skip cancelled
+                queue.waiting = []
+                if not batch:
                     continue
-                if isinstance(result, Exception):
-                    future.set_exception(result)
-                else:
-                    future.set_result(result)
+                try:
+                    results = await anyio.to_thread.run_sync(self._run_batch, [item for item, _ in batch])
+                except Exception as exc:  # the batch itself failed: every call in it fails with it
+                    results = [exc] * len(batch)
+                for (_, future), result in zip(batch, results, strict=True):
+                    if future.done():
+                        continue
+                    if isinstance(result, Exception):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
+        finally:
+            # Stopped (the loop is shutting down): no caller is left waiting for an answer.
+            for _, future in batch + queue.waiting:
+                future.cancel()

@@ -162,8 +162,9 @@ def add_user_message(
         conversation_id = new_id()
         new = {"id": conversation_id, "chat_type": chat_type, "owner": owner, "created_at": now}
         connection.execute(_INSERT_CONVERSATION, new | touched)
-    else:
-        connection.execute(_TOUCH_CONVERSATION, {"conversation_id": conversation_id} | touched)
+    elif not connection.execute(_TOUCH_CONVERSATION, {"conversation_id": conversation_id} | touched).rowcount:
+        # Deleted since it was read: nothing is written (the session rolls back).
+        raise NotFoundError(f"conversation {conversation_id!r} not found")
     message_id = new_id()
     message = {
         "id": message_id,

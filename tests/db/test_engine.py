@@ -13,19 +13,10 @@ import pytest
 from sqlmodel import Session, select
 
 from agent_service.db import crud
-from agent_service.db.engine import CHECKPOINT_EVERY, Database, create_db_engine, migrate
+from agent_service.db.engine import CHECKPOINT_EVERY, Database
 from agent_service.db.models import Conversation
 from tests.fake_openai import FakeOpenAI
 from tests.sse import parse_frames, text_of
-
-
-@pytest.fixture
-def database(tmp_path: Path):
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'service.db'}")
-    migrate(engine)
-    db = Database(engine)
-    yield db
-    db.dispose()
 
 
 def titles(db: Database) -> list[str]:

@@ -1,4 +1,9 @@
-"""Shared request dependencies."""
+"""Shared request dependencies.
+
+The ones that do no I/O are `async def`: FastAPI runs a plain `def`
+dependency in a worker thread, a hop per dependency per request that under
+load waits for the GIL behind every busy stream.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from agent_service.errors import AuthenticationError
 from agent_service.services import Services
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
@@ -37,7 +42,7 @@ def key_fingerprint(key: str) -> str:
     return "key-" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def authenticate(
+async def authenticate(
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str | None:

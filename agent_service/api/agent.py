@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 
 from agent_service.api.deps import OwnerDep, ServicesDep
-from agent_service.api.errors import error_body
-from agent_service.api.runs import start_agent_chat
+from agent_service.api.runs import answer_text, chatchat_response, start_agent_chat
 from agent_service.api.schemas import AgentChatRequest
-from agent_service.streaming.events import (
-    DoneEvent,
-    ErrorEvent,
-    FinalAnswerEvent,
-    TokenEvent,
-    ToolEndEvent,
-    ToolErrorEvent,
-)
-from agent_service.streaming.responses import collect, sse_response
+from agent_service.streaming.events import FinalAnswerEvent, StreamEvent, ToolEndEvent, ToolErrorEvent
 
 router = APIRouter(tags=["agent"])
 
@@ -26,16 +18,13 @@ router = APIRouter(tags=["agent"])
 async def agent_chat(body: AgentChatRequest, services: ServicesDep, owner: OwnerDep):
     """Chat with the agent: it calls tools, and every step streams to the client."""
     run = await start_agent_chat(services, body, owner=owner)
-    if body.stream:
-        return sse_response(run.events)
+    return await chatchat_response(run, stream=body.stream, fields=_answer_and_tools)
 
-    collected = await collect(run.events)
-    final = next((e.final_answer for e in collected if isinstance(e, FinalAnswerEvent)), "")
-    done = next(e for e in collected if isinstance(e, DoneEvent))
-    answer = {
-        **run.turn.ids,
-        "answer": "".join(e.text for e in collected if isinstance(e, TokenEvent)),
-        "final_answer": final,
+
+def _answer_and_tools(events: list[StreamEvent]) -> dict[str, Any]:
+    return {
+        "answer": answer_text(events),
+        "final_answer": next((e.final_answer for e in events if isinstance(e, FinalAnswerEvent)), ""),
         "tools": [
             {
                 "tool": e.tool,
@@ -44,13 +33,7 @@ async def agent_chat(body: AgentChatRequest, services: ServicesDep, owner: Owner
                 "output": getattr(e, "output", None),
                 "error": getattr(e, "error", None),
             }
-            for e in collected
+            for e in events
             if isinstance(e, ToolEndEvent | ToolErrorEvent)
         ],
-        "status": done.status,
-        "finish_reason": done.finish_reason,
-        "usage": done.usage,
     }
-    if error := next((e for e in collected if isinstance(e, ErrorEvent)), None):
-        return JSONResponse(error_body(502, error.message, **answer), status_code=502)
-    return answer

@@ -1,21 +1,25 @@
 """Starting a chat turn of each kind: the same for the Chatchat routes and the
-OpenAI-compatible route, which differ only in how they answer.
+OpenAI-compatible route, which differ only in how they answer
+(`chatchat_response` answers the Chatchat routes).
 
 Each `start_*` checks everything that can refuse the request before anything
-is written, saves the user's message (in a worker thread), and returns the
-turn with its event stream, not yet started.
+is written, saves the user's message (`Database.run`: never making the event
+loop wait), and returns the turn with its event stream, not yet started.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from fastapi import Response
+from fastapi.responses import JSONResponse
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import SystemMessage
 
 from agent_service.agents.executor import build_executor
+from agent_service.api.errors import error_body
 from agent_service.api.schemas import AgentChatRequest, ChatRequest, ChatRequestBase, KnowledgeBaseChatRequest
 from agent_service.chains import kb_chat
 from agent_service.chains.agent_chat import stream_agent
@@ -24,7 +28,8 @@ from agent_service.chains.llm_chat import build_messages, history_as_text
 from agent_service.chains.turn import Turn, begin_turn
 from agent_service.memory import fit_history, history_budget
 from agent_service.services import Services
-from agent_service.streaming.events import DocsEvent, DoneEvent, StreamEvent
+from agent_service.streaming.events import DocsEvent, DoneEvent, ErrorEvent, StreamEvent, TokenEvent
+from agent_service.streaming.responses import collect, sse_response
 
 
 @dataclass
@@ -146,3 +151,29 @@ async def start_knowledge_base_chat(
             yield event.model_copy(update={"docs": docs}) if isinstance(event, DoneEvent) else event
 
     return ChatRun(turn, events(), sources=found, docs=docs)
+
+
+async def chatchat_response(
+    run: ChatRun, *, stream: bool, fields: Callable[[list[StreamEvent]], dict[str, Any]]
+) -> Response | dict[str, Any]:
+    """A Chatchat route's answer: the events as SSE, or (`stream: false`) one JSON
+    object of the turn's ids, `fields(events)`, status, finish reason and usage;
+    a 502 with the same object and the message when the model failed."""
+    if stream:
+        return sse_response(run.events)
+    events = await collect(run.events)
+    done = next(e for e in events if isinstance(e, DoneEvent))
+    answer = {
+        **run.turn.ids,
+        **fields(events),
+        "status": done.status,
+        "finish_reason": done.finish_reason,
+        "usage": done.usage,
+    }
+    if error := next((e for e in events if isinstance(e, ErrorEvent)), None):
+        return JSONResponse(error_body(502, error.message, **answer), status_code=502)
+    return answer
+
+
+def answer_text(events: list[StreamEvent]) -> str:
+    return "".join(e.text for e in events if isinstance(e, TokenEvent))

@@ -57,7 +57,6 @@ class VectorIndex:
         self.chroma_url = chroma_url
         self._store: Chroma | None = None
         self._client: Any = None
-        self._queried: Any = None  # the chromadb collection searches query, fetched once
         self._opening = threading.Lock()
 
     @property
@@ -110,17 +109,14 @@ class VectorIndex:
         where = None if file_name is None else {"file": file_name}
         return len(self.store.get(where=where, include=[])["ids"])
 
-    def search(self, query: str, *, limit: int, files: Collection[str] | None = None) -> list[VectorMatch]:
-        """The `limit` chunks (of `files`, when given) nearest to `query`, nearest first."""
-        return self.search_many([self.embeddings.embed_query(query)], limit=limit, files=files)[0]
-
     def search_many(
         self, embeddings: Sequence[Sequence[float]], *, limit: int, files: Collection[str] | None = None
     ) -> list[list[VectorMatch]]:
         """For each query embedding, the `limit` chunks (of `files`, when given) nearest to it,
         nearest first. One Chroma query for all of them (langchain-chroma asks one at a time)."""
         where = None if files is None else {"file": {"$in": sorted(files)}}
-        found = self._collection().query(
+        # The chromadb collection the store already holds: langchain-chroma has no batched query.
+        found = self.store._collection.query(
             query_embeddings=[list(embedding) for embedding in embeddings],
             n_results=limit,
             where=where,
@@ -137,21 +133,9 @@ class VectorIndex:
             )
         ]
 
-    def _collection(self) -> Any:
-        """The store's Chroma collection, through chromadb's own client (fetching it is a
-        round trip to a Chroma server)."""
-        self.store  # noqa: B018 - opens the client on first use
-        with self._opening:
-            if self._queried is None:
-                self._queried = self._client.get_collection(collection_name(self.kb_name))
-            return self._queried
-
     def clear(self) -> None:
         """Remove every chunk (the collection is made anew, empty)."""
-        store = self.store
-        with self._opening:
-            store.reset_collection()
-            self._queried = None
+        self.store.reset_collection()
 
     def close(self) -> None:
         """Forget the collection and release the client (and, embedded, its open files)."""
@@ -160,7 +144,6 @@ class VectorIndex:
                 self._client.close()
             self._store = None
             self._client = None
-            self._queried = None
 
     def destroy(self) -> None:
         """Delete every chunk and the store itself: the server's collection, or the embedded folder."""

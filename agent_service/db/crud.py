@@ -39,11 +39,19 @@ def create_conversation(
 # conversation visible). Another owner's conversation is reported as absent.
 
 
+def _visible(row: Any, conversation_id: str, owner: str | None) -> Any:
+    """`row` (a conversation, or its owner and title), if the caller may see it."""
+    if row is None or (owner is not None and row.owner != owner):
+        raise _not_found(conversation_id)
+    return row
+
+
+def _not_found(conversation_id: str) -> NotFoundError:
+    return NotFoundError(f"conversation {conversation_id!r} not found")
+
+
 def get_conversation(*, session: Session, conversation_id: str, owner: str | None = None) -> Conversation:
-    conversation = session.get(Conversation, conversation_id)
-    if conversation is None or (owner is not None and conversation.owner != owner):
-        raise NotFoundError(f"conversation {conversation_id!r} not found")
-    return conversation
+    return _visible(session.get(Conversation, conversation_id), conversation_id, owner)
 
 
 def list_conversations(
@@ -134,9 +142,7 @@ _INSERT_TOOL_CALL = insert(_tool_calls)
 def conversation_title(*, session: Session, conversation_id: str, owner: str | None = None) -> str:
     """The title of a conversation the caller may see; NotFoundError otherwise."""
     row = session.connection().execute(_OWNER_AND_TITLE, {"conversation_id": conversation_id}).first()
-    if row is None or (owner is not None and row.owner != owner):
-        raise NotFoundError(f"conversation {conversation_id!r} not found")
-    return row.title
+    return _visible(row, conversation_id, owner).title
 
 
 def add_user_message(
@@ -163,8 +169,7 @@ def add_user_message(
         new = {"id": conversation_id, "chat_type": chat_type, "owner": owner, "created_at": now}
         connection.execute(_INSERT_CONVERSATION, new | touched)
     elif not connection.execute(_TOUCH_CONVERSATION, {"conversation_id": conversation_id} | touched).rowcount:
-        # Deleted since it was read: nothing is written (the session rolls back).
-        raise NotFoundError(f"conversation {conversation_id!r} not found")
+        raise _not_found(conversation_id)  # deleted since it was read: nothing is written
     message_id = new_id()
     message = {
         "id": message_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 import threading
@@ -40,6 +41,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
+    from sse_starlette.sse import AppStatus
 
     from agent_service import long_lived
     from agent_service.api.app import create_app
@@ -47,12 +49,29 @@ def _serve(args: argparse.Namespace) -> None:
 
     long_lived.enable()  # this process is the server: what it loads stays loaded
     settings = get_settings()
-    uvicorn.run(
-        create_app(settings),
+    app = create_app(settings)
+    runs = app.state.services.runs
+
+    class DrainingServer(uvicorn.Server):
+        """On SIGTERM: no new turns; streaming answers get the grace period, then
+        end interrupted (`server_shutdown`) and saved, so their streams close
+        with `done` before uvicorn stops waiting for connections."""
+
+        async def shutdown(self, sockets: list | None = None) -> None:
+            draining = asyncio.create_task(runs.shutdown(settings.shutdown_grace))
+            await super().shutdown(sockets)
+            await draining
+
+    # Answers end their streams themselves (above), not sse-starlette's cut at the signal.
+    AppStatus.disable_automatic_graceful_drain()
+    config = uvicorn.Config(
+        app,
         host=args.host or settings.host,
         port=args.port or settings.port,
         log_level="info",
+        timeout_graceful_shutdown=settings.shutdown_grace + 5,
     )
+    DrainingServer(config).run()
 
 
 def _start_local_server() -> str:

@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 7861
 
+    # Answers: what a client's disconnect does by default, and how long a
+    # shutdown waits for streaming answers before it interrupts them.
+    on_disconnect: Literal["cancel", "continue"] = "cancel"
+    shutdown_grace: float = Field(10.0, ge=0)  # seconds
+
     # Agent limits.
     agent_max_iterations: int = 6
     agent_max_execution_time: float = 120.0  # seconds

@@ -37,3 +37,8 @@ class UnknownModelError(ServiceError):
 class UnknownPromptError(ServiceError):
     status_code = 400
     code = "invalid_prompt"
+
+
+class ServiceUnavailableError(ServiceError):
+    status_code = 503
+    code = "service_unavailable"

@@ -20,6 +20,7 @@ _HISTORY = select(_messages.c.role, _messages.c.content).where(
     _messages.c.conversation_id == bindparam("conversation_id"),
     _messages.c.role.in_(("user", "assistant")),
     _messages.c.content != "",
+    _messages.c.status.not_in(("streaming", "requires_action")),  # answers still being written
 )
 _ALL = _HISTORY.order_by(_messages.c.seq)
 _LATEST = _HISTORY.order_by(_messages.c.seq.desc()).limit(bindparam("limit"))

@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from agent_service.agents.knowledge_tool import NAME, knowledge_search_tool
 from agent_service.agents.tool_registry import ToolRegistry
 from agent_service.config import Settings
+from agent_service.db import answers
 from agent_service.db.engine import Database, create_db_engine, migrate
 from agent_service.knowledge.service import KnowledgeBaseService
 from agent_service.llm.registry import ModelRegistry
 from agent_service.prompts import PromptStore
+from agent_service.runs.live import LocalRuns
 
 logger = logging.getLogger(__name__)
 
@@ -24,15 +26,19 @@ class Services:
     prompts: PromptStore
     tools: ToolRegistry
     knowledge: KnowledgeBaseService
+    runs: LocalRuns
 
     @classmethod
     def start(cls, settings: Settings) -> Services:
-        """Open the database and migrate it, load the tools; models load later, on first use."""
+        """Open the database and migrate it, end the answers a dead process left
+        streaming, load the tools; models load later, on first use."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         assert settings.database_url is not None  # filled in by Settings
         engine = create_db_engine(settings.database_url)
         migrate(engine)
         db = Database(engine)
+        if orphaned := db.call(answers.interrupt_orphaned):
+            logger.warning("answers left streaming by the last run are marked interrupted: %s", ", ".join(orphaned))
         knowledge = KnowledgeBaseService(settings, db)
         if interrupted := knowledge.fail_interrupted_files():
             logger.warning("files left half-indexed by the last run are marked failed: %s", ", ".join(interrupted))
@@ -43,6 +49,7 @@ class Services:
             prompts=PromptStore(settings.prompts_dir),
             tools=ToolRegistry.load(settings.tools_dir, {NAME: lambda: knowledge_search_tool(knowledge)}),
             knowledge=knowledge,
+            runs=LocalRuns(db),
         )
 
     def close(self) -> None:

@@ -53,6 +53,7 @@ def upstream(fake_openai_server: FakeOpenAI) -> FakeOpenAI:
     fake_openai_server.replies.clear()
     fake_openai_server.requests.clear()
     fake_openai_server.on_request = None
+    fake_openai_server.streams_cut = 0
     return fake_openai_server
 
 
@@ -138,6 +139,10 @@ class Rows:
             query = query.where(Message.conversation_id == conversation_id)
         with self.db.session() as session:
             return list(session.exec(query).all())
+
+    def saved_answer(self) -> Message | None:
+        """The first answer saved final (no longer `streaming`), if there is one yet."""
+        return next((m for m in self.messages() if m.role == "assistant" and m.status != "streaming"), None)
 
     def tool_calls(self, message_id: str) -> list[ToolCall]:
         with self.db.session() as session:

@@ -56,6 +56,7 @@ class FakeOpenAI:
     url: str = ""
     embedding_delay: float = 0.0  # seconds before each /v1/embeddings answer
     embedding_requests: list[dict[str, Any]] = field(default_factory=list)
+    streams_cut: int = 0  # streamed replies that ended before their last chunk (a client hung up)
 
     def enqueue(self, *replies: Reply | str) -> None:
         self.replies.extend(Reply(text=r) if isinstance(r, str) else r for r in replies)
@@ -132,20 +133,26 @@ class FakeOpenAI:
                 chunk["usage"] = usage
             return f"data: {json.dumps(chunk)}\n\n"
 
-        await asyncio.sleep(reply.first_delay)
-        yield frame({"role": "assistant", "content": ""})
-        for sent, piece in enumerate(reply.pieces()):
-            if reply.fail_after is not None and sent >= reply.fail_after:
-                raise UpstreamDropped("scripted connection drop")
-            if sent and reply.delay:
-                await asyncio.sleep(reply.delay)
-            yield frame({"content": piece})
-        for index, call in enumerate(_tool_calls(reply.tool_calls or [])):
-            yield frame({"tool_calls": [{"index": index, **call}]})
-        yield frame({}, _finish(reply))
-        if include_usage:
-            yield frame({}, usage=_usage({}, reply.text))
-        yield "data: [DONE]\n\n"
+        finished = False
+        try:
+            await asyncio.sleep(reply.first_delay)
+            yield frame({"role": "assistant", "content": ""})
+            for sent, piece in enumerate(reply.pieces()):
+                if reply.fail_after is not None and sent >= reply.fail_after:
+                    raise UpstreamDropped("scripted connection drop")
+                if sent and reply.delay:
+                    await asyncio.sleep(reply.delay)
+                yield frame({"content": piece})
+            for index, call in enumerate(_tool_calls(reply.tool_calls or [])):
+                yield frame({"tool_calls": [{"index": index, **call}]})
+            yield frame({}, _finish(reply))
+            if include_usage:
+                yield frame({}, usage=_usage({}, reply.text))
+            yield "data: [DONE]\n\n"
+            finished = True
+        finally:
+            if not finished and reply.fail_after is None:
+                self.streams_cut += 1
 
     # --- running it -----------------------------------------------------------------
 

@@ -15,22 +15,13 @@ from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import LLMResult
 
 from agent_service.agents.guarded import ToolErrorObservation
-from agent_service.chains.answer import estimate_answer_tokens
 from agent_service.db.models import ToolCall, utcnow
+from agent_service.runs.answer import estimate_answer_tokens
 from agent_service.streaming.events import StreamEvent, TokenEvent, ToolEndEvent, ToolErrorEvent, ToolStartEvent
 
 # Names the executor gives its own pseudo-tools.
 INVALID_TOOL = "invalid_tool"  # the model named a tool that does not exist
 PARSE_ERROR_TOOL = "_Exception"  # the model's output could not be parsed
-
-
-def chatchat_lines(tool: str, tool_input: Any, *, output: str | None = None, error: str | None = None) -> list[str]:
-    """The trace lines Chatchat 0.2's agent client shows for a tool call."""
-    if error is None:
-        middle = ["工具状态: 调用成功", f"工具输入: {tool_input}", f"工具输出: {output}"]
-    else:
-        middle = ["工具状态: 调用失败", f"错误信息: {error}", "重新开始尝试"]
-    return ["\n```\n", f"工具名称: {tool}", *middle, "\n```\n"]
 
 
 class AgentEventHandler(AsyncCallbackHandler):
@@ -93,7 +84,7 @@ class AgentEventHandler(AsyncCallbackHandler):
     async def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
         if token:
             self.tokens.append(token)
-            self.queue.put_nowait(TokenEvent(**self.ids, text=token, answer=token, step=self.step))
+            self.queue.put_nowait(TokenEvent(**self.ids, text=token, step=self.step))
 
     async def on_tool_start(
         self,
@@ -140,7 +131,6 @@ class AgentEventHandler(AsyncCallbackHandler):
                 tool=call.tool,
                 output=call.output,
                 elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
-                tools=chatchat_lines(call.tool, call.input, output=call.output),
             )
         )
 
@@ -159,7 +149,6 @@ class AgentEventHandler(AsyncCallbackHandler):
                 tool=call.tool,
                 error=error,
                 elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
-                tools=chatchat_lines(call.tool, call.input, error=error),
             )
         )
 

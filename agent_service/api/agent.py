@@ -6,9 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from agent_service.api.chat_responses import answer_text, chatchat_response
 from agent_service.api.deps import OwnerDep, ServicesDep
-from agent_service.api.runs import answer_text, chatchat_response, start_agent_chat
 from agent_service.api.schemas import AgentChatRequest
+from agent_service.runs.start import start_agent_chat
 from agent_service.streaming.events import FinalAnswerEvent, StreamEvent, ToolEndEvent, ToolErrorEvent
 
 router = APIRouter(tags=["agent"])
@@ -18,13 +19,13 @@ router = APIRouter(tags=["agent"])
 async def agent_chat(body: AgentChatRequest, services: ServicesDep, owner: OwnerDep):
     """Chat with the agent: it calls tools, and every step streams to the client."""
     run = await start_agent_chat(services, body, owner=owner)
-    return await chatchat_response(run, stream=body.stream, fields=_answer_and_tools)
+    return await chatchat_response(run, route="agent_chat", stream=body.stream, fields=_answer_and_tools)
 
 
 def _answer_and_tools(events: list[StreamEvent]) -> dict[str, Any]:
     return {
         "answer": answer_text(events),
-        "final_answer": next((e.final_answer for e in events if isinstance(e, FinalAnswerEvent)), ""),
+        "final_answer": next((e.text for e in events if isinstance(e, FinalAnswerEvent)), ""),
         "tools": [
             {
                 "tool": e.tool,

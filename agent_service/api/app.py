@@ -17,6 +17,7 @@ from agent_service.api import (
     health,
     kb_chat,
     knowledge_bases,
+    messages,
     models,
     openai_chat,
     tools,
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         threading.Thread(target=services.models.connect_remote_models, name="models", daemon=True).start()
         freeze_loaded_objects()
         yield
+        await services.runs.shutdown(services.settings.shutdown_grace)
         await services.models.aclose()
         services.close()
 
@@ -55,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(chat.router, dependencies=protected)
     app.include_router(agent.router, dependencies=protected)
     app.include_router(kb_chat.router, dependencies=protected)
+    app.include_router(messages.router, dependencies=protected)
     app.include_router(conversations.router, dependencies=protected)
     app.include_router(tools.router, dependencies=protected)
     app.include_router(knowledge_bases.router, dependencies=protected)

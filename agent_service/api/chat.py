@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from agent_service.api.chat_responses import answer_text, chatchat_response
 from agent_service.api.deps import OwnerDep, ServicesDep
-from agent_service.api.runs import answer_text, chatchat_response, start_llm_chat
 from agent_service.api.schemas import ChatRequest, FeedbackRequest
 from agent_service.db import crud
+from agent_service.runs.start import start_llm_chat
 
 router = APIRouter(tags=["chat"])
 
@@ -16,7 +17,9 @@ router = APIRouter(tags=["chat"])
 async def chat(body: ChatRequest, services: ServicesDep, owner: OwnerDep):
     """Chat with a model; the conversation and its history live in the database."""
     run = await start_llm_chat(services, body, owner=owner)
-    return await chatchat_response(run, stream=body.stream, fields=lambda events: {"text": answer_text(events)})
+    return await chatchat_response(
+        run, route="llm_chat", stream=body.stream, fields=lambda events: {"text": answer_text(events)}
+    )
 
 
 @router.post("/chat/feedback")

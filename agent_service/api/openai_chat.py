@@ -1,18 +1,20 @@
-"""The OpenAI-compatible API: `POST /v1/chat/completions` and `GET /v1/models`.
+"""The OpenAI-compatible API: `POST /v1/chat/completions`, the stored
+completions (`GET /v1/chat/completions/{id}`, resumable with
+`?stream=true&after=N`; `POST .../{id}/cancel`) and `GET /v1/models`.
 
 A request becomes the matching Chatchat-route request and runs the same turn
-(`api.runs`): the same persistence, memory, agent and knowledge bases; only
-the answer's shape differs (`streaming.openai_chunks`). Errors come in
-OpenAI's shape (`api.errors`).
+(`runs.start`): the same persistence, memory, agent and knowledge bases; only
+the answer's shape differs (`streaming.openai_chunks`). `{id}` is the
+completion's `chatcmpl-…` id. Errors come in OpenAI's shape (`api.errors`).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sse_starlette import ServerSentEvent
@@ -21,7 +23,6 @@ from agent_service.agents.tool_registry import UnknownToolError
 from agent_service.api.deps import OwnerDep, ServicesDep
 from agent_service.api.errors import openai_error
 from agent_service.api.openai_schemas import ChatCompletionRequest
-from agent_service.api.runs import ChatRun, start_agent_chat, start_knowledge_base_chat, start_llm_chat
 from agent_service.api.schemas import (
     MAX_HISTORY_LEN,
     AgentChatRequest,
@@ -29,8 +30,11 @@ from agent_service.api.schemas import (
     ChatRequestBase,
     KnowledgeBaseChatRequest,
 )
+from agent_service.db import answers
 from agent_service.errors import NotFoundError, ServiceError
 from agent_service.knowledge.errors import KnowledgeBaseNotFoundError
+from agent_service.runs.replay import FoundAnswer, find_answer
+from agent_service.runs.start import ChatRun, start_agent_chat, start_knowledge_base_chat, start_llm_chat
 from agent_service.services import Services
 from agent_service.streaming.openai_chunks import ChunkStream, fold
 from agent_service.streaming.responses import collect, sse_response
@@ -140,10 +144,9 @@ async def chat_completions(body: ChatCompletionRequest, request: Request, servic
     chunks = ChunkStream(
         model=model,
         **run.turn.ids,
-        agent_style=run.agent_style,
         sources=run.sources if body.chat_mode == "chat_knowledge" else None,
         include_usage=include_usage,
-    ).chunks(run.events)
+    ).chunks(run.events())
     if body.stream:
         return sse_response(_then_done(chunks), encode=_frame)
 
@@ -152,3 +155,51 @@ async def chat_completions(body: ChatCompletionRequest, request: Request, servic
         body_ = openai_error(502, failed["error"]["message"], code="upstream_error")
         return JSONResponse({**body_, **run.turn.ids}, status_code=502)
     return fold(collected)
+
+
+CompletionId = Annotated[str, Path(pattern=r"^chatcmpl-[A-Za-z0-9_-]{1,64}$", description="`chatcmpl-<message_id>`")]
+
+
+async def _find_completion(services: Services, completion_id: str, owner: str | None) -> FoundAnswer:
+    return await find_answer(services, message_id=completion_id.removeprefix("chatcmpl-"), owner=owner)
+
+
+def _completion_chunks(answer: FoundAnswer, after: int, *, follow: bool = True) -> AsyncIterator[dict[str, Any]]:
+    """A stored or live answer as chunks, those of events up to `after` left out;
+    a live one's until it ends (`follow`) or as far as it has come."""
+    stream = ChunkStream(
+        model=answer.model,
+        **answer.ids,
+        include_usage=True,
+        created=int(answer.stored.created_at.timestamp()) if answer.stored else None,
+    )
+    return stream.chunks(answer.events(after, follow=follow, earlier=True), after=after)
+
+
+@router.get("/chat/completions/{completion_id}")
+async def get_chat_completion(
+    completion_id: CompletionId,
+    services: ServicesDep,
+    owner: OwnerDep,
+    stream: bool = False,
+    after: Annotated[int, Query(ge=-1, description="With `stream`: the last `seq` the client has.")] = -1,
+):
+    """A stored completion (`chat.completion`; a live one as far as it has come,
+    `status: streaming`), or with `stream=true` its chunks after `after`,
+    following a live answer until it ends, then `[DONE]`."""
+    answer = await _find_completion(services, completion_id, owner)
+    if stream:
+        return sse_response(_then_done(_completion_chunks(answer, after)), encode=_frame)
+    completion = fold(await collect(_completion_chunks(answer, -1, follow=False)))
+    return completion if answer.stored else {**completion, "status": "streaming"}
+
+
+@router.post("/chat/completions/{completion_id}/cancel")
+async def cancel_chat_completion(completion_id: CompletionId, services: ServicesDep, owner: OwnerDep):
+    """Stop a live completion (saved `interrupted`, reason `stopped`) and return it;
+    a finished one is returned as it is."""
+    answer = await _find_completion(services, completion_id, owner)
+    if answer.live is not None:
+        await services.runs.stop(answer.message_id, "stopped")
+    stored = await services.db.run(answers.stored_answer, message_id=answer.message_id, owner=owner)
+    return fold(await collect(_completion_chunks(FoundAnswer(answer.message_id, live=None, stored=stored), -1)))

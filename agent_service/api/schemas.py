@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from agent_service.memory import to_langchain
 
 MAX_HISTORY_LEN = 100
+OnDisconnect = Literal["cancel", "continue"]
 MAX_QUERY_CHARS = 100_000
 
 
@@ -52,6 +53,11 @@ class ChatRequestBase(NullMeansDefault):
     top_p: float | None = Field(None, gt=0.0, le=1.0, description="Nucleus sampling; null leaves the model's own.")
     stop: list[str] | None = Field(None, max_length=4, description="Up to 4 sequences that end the answer.")
     system: str | None = Field(None, max_length=MAX_QUERY_CHARS, description="A system message before the history.")
+    on_disconnect: OnDisconnect | None = Field(
+        None,
+        description="When the client goes away: `cancel` stops the answer, `continue` lets it run to its end "
+        "(resume it at /chat/messages/{message_id}/events). Default: the setting AGENT_SERVICE_ON_DISCONNECT.",
+    )
 
     @field_validator("query")
     @classmethod

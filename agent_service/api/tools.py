@@ -10,7 +10,7 @@ from langchain_core.tools import ToolException
 from pydantic import BaseModel, Field, ValidationError
 
 from agent_service.api.deps import ServicesDep
-from agent_service.chains.answer import describe_error
+from agent_service.runs.answer import describe_error
 
 router = APIRouter(prefix="/tools", tags=["tools"])
 

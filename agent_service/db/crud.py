@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, update
@@ -127,7 +126,6 @@ def set_feedback(*, session: Session, message_id: str, score: int, reason: str, 
 # every turn writes (they run on the event loop, see Database.run).
 _conversations = Conversation.__table__
 _messages = Message.__table__
-_tool_calls = ToolCall.__table__
 
 # Built once: each turn only binds its values.
 _OWNER_AND_TITLE = select(_conversations.c.owner, _conversations.c.title).where(
@@ -136,7 +134,6 @@ _OWNER_AND_TITLE = select(_conversations.c.owner, _conversations.c.title).where(
 _INSERT_CONVERSATION = insert(_conversations)
 _TOUCH_CONVERSATION = update(_conversations).where(_conversations.c.id == bindparam("conversation_id"))
 _INSERT_MESSAGE = insert(_messages)
-_INSERT_TOOL_CALL = insert(_tool_calls)
 
 
 def conversation_title(*, session: Session, conversation_id: str, owner: str | None = None) -> str:
@@ -154,11 +151,14 @@ def add_user_message(
     title: str = "",
     chat_type: str = "llm_chat",
     owner: str | None = None,
+    answer: dict[str, Any] | None = None,
 ) -> tuple[str, str]:
     """Save the user's message and create or touch its conversation, one commit.
 
     With no `conversation_id` a conversation is created; an untitled one takes
-    its title from the message. Returns (conversation id, message id).
+    its title from the message. `answer` (its `id` and `model`) adds the
+    answer's row, `streaming`, in the same commit. Returns (conversation id,
+    message id).
     """
     connection, now = session.connection(), utcnow()
     touched: dict[str, Any] = {"updated_at": now}
@@ -181,16 +181,11 @@ def add_user_message(
         "created_at": now,
         "updated_at": now,
     }
-    connection.execute(_INSERT_MESSAGE, message)
+    rows = [message]
+    if answer is not None:  # one INSERT of both rows: they need the same columns
+        message.update(model=None, last_seq=None)
+        pending = {"role": "assistant", "content": "", "status": "streaming", "metadata": {}, "last_seq": -1}
+        rows.append({**message, **pending, **answer})
+    connection.execute(_INSERT_MESSAGE, rows)
     session.commit()
     return conversation_id, message_id
-
-
-def save_assistant_message(*, session: Session, message: dict[str, Any], tool_calls: Sequence[ToolCall] = ()) -> None:
-    """Save an answer (the message table's columns) with its tool calls, once, at the end of its stream."""
-    connection, now = session.connection(), utcnow()
-    connection.execute(_INSERT_MESSAGE, {"role": "assistant", "created_at": now, "updated_at": now, **message})
-    if tool_calls:
-        rows = [call.model_dump(exclude={"id"}) | {"message_id": message["id"]} for call in tool_calls]
-        connection.execute(_INSERT_TOOL_CALL, rows)
-    session.commit()

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
-MessageStatus = Literal["streaming", "complete", "partial", "error", "stopped", "interrupted"]
+MessageStatus = Literal["streaming", "requires_action", "complete", "partial", "error", "interrupted"]
+LIVE_STATUSES = ("streaming", "requires_action")  # an answer still being written
 Role = Literal["user", "assistant", "system"]
 
 
@@ -53,12 +54,15 @@ class Message(SQLModel, table=True):
     conversation_id: str = Field(foreign_key="conversation.id", index=True, max_length=32)
     role: str = Field(max_length=16)
     content: str = Field(default="", sa_column=Column(Text, nullable=False))
-    status: str = Field(default="complete", max_length=16)
+    status: str = Field(default="complete", max_length=16, index=True)
     model: str | None = Field(default=None, max_length=200)
     # Error, reason, usage, finish reason, the raw request and a response summary.
     meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column("metadata", JSON, nullable=False))
     feedback_score: int | None = None
     feedback_reason: str | None = Field(default=None, sa_column=Column(Text))
+    # An answer's events (`runs.journal`'s stored form) and the `seq` of its last one.
+    events: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
+    last_seq: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -108,7 +112,7 @@ class MessagePublic(BaseModel):
     @classmethod
     def from_row(cls, message: Message, tool_calls: list[ToolCall]) -> MessagePublic:
         return cls(
-            **message.model_dump(exclude={"meta", "seq"}),
+            **message.model_dump(exclude={"meta", "seq", "events", "last_seq"}),
             metadata=message.meta,
             tool_calls=[ToolCallPublic.model_validate(call) for call in tool_calls],
         )

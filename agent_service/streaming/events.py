@@ -1,44 +1,47 @@
-"""The events a chat stream sends, and how each becomes an SSE frame.
+"""The canonical events of an answer, and the native SSE frame of each.
+
+A run produces these events and stores them; each protocol renders them at
+the edge (`streaming.chatchat`, `streaming.openai_chunks`), and the native
+protocol (`GET /chat/messages/{id}/events`, the web page) sends them as they are.
 
 Wire protocol (all chat routes):
 - SSE, one data-only frame per event, `data: <JSON on one line>\\r\\n\\r\\n`,
   written as its own chunk; no `event:` or `id:` lines, because
   Langchain-Chatchat 0.2 clients drop frames that do not start with `data: `.
   Keep-alive pings are comments, `: ping - <time>`, also their own chunk.
-- The JSON names its kind in `type`: metadata, token, tool_start, tool_end,
+- The JSON names its kind in `type` and its place in `seq`: 0 for
+  `metadata`, +1 per event. Kinds: metadata, token, tool_start, tool_end,
   tool_error, docs, final_answer, error, done. Every event carries
   `conversation_id` and `message_id`; a stream starts with `metadata` and
-  ends with `done`, an `error` event coming before `done` when one happens.
-- Chatchat 0.2 clients read extra keys, carried alongside: `text` on
-  `/chat/chat` tokens; `answer`, `tools` and `final_answer` on
-  `/chat/agent_chat`; `answer` and `docs` on `/chat/knowledge_base_chat`;
-  `code` (500) and `msg` on errors.
+  ends with `done` (`status`, and `reason` for an interrupted answer), an
+  `error` event coming before `done` when one happens.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 from sse_starlette import ServerSentEvent
 
 
 class StreamEvent(BaseModel):
     conversation_id: str
     message_id: str
+    seq: int = -1  # numbered by the run that publishes it
 
 
 class MetadataEvent(StreamEvent):
     type: Literal["metadata"] = "metadata"
     model: str
     user_message_id: str | None = None
+    agent_style: str | None = None  # agent turns: tool_calling, react or glm3
 
 
 class TokenEvent(StreamEvent):
     type: Literal["token"] = "token"
     text: str
-    answer: str | None = None  # Chatchat agent and knowledge-base clients read this
-    step: int | None = None
+    step: int | None = None  # agent turns: the model call that wrote it
 
 
 class ToolStartEvent(StreamEvent):
@@ -55,7 +58,6 @@ class ToolEndEvent(StreamEvent):
     tool: str
     output: str
     elapsed_ms: float
-    tools: list[str] = []  # Chatchat's trace lines
 
 
 class ToolErrorEvent(StreamEvent):
@@ -64,34 +66,29 @@ class ToolErrorEvent(StreamEvent):
     tool: str
     error: str
     elapsed_ms: float | None = None
-    tools: list[str] = []
 
 
 class DocsEvent(StreamEvent):
     type: Literal["docs"] = "docs"
     sources: list[dict[str, Any]]
-    docs: list[str]  # Chatchat's rendered source strings
 
 
 class FinalAnswerEvent(StreamEvent):
     type: Literal["final_answer"] = "final_answer"
     text: str
-    final_answer: str
 
 
 class ErrorEvent(StreamEvent):
     type: Literal["error"] = "error"
     message: str
-    code: int = 500
-    msg: str = ""
 
 
 class DoneEvent(StreamEvent):
     type: Literal["done"] = "done"
     finish_reason: str | None = None
     status: str = "complete"
+    reason: str | None = None  # interrupted: client_disconnected, stopped, server_shutdown, server_crash
     usage: dict[str, Any] | None = None
-    docs: list[str] | None = None  # repeated for Chatchat's knowledge-base client
 
 
 Event = Annotated[
@@ -107,9 +104,7 @@ Event = Annotated[
     Field(discriminator="type"),
 ]
 
-
-def error_event(*, conversation_id: str, message_id: str, message: str) -> ErrorEvent:
-    return ErrorEvent(conversation_id=conversation_id, message_id=message_id, message=message, msg=message)
+event_adapter: TypeAdapter[StreamEvent] = TypeAdapter(Event)
 
 
 def to_sse(event: BaseModel) -> ServerSentEvent:

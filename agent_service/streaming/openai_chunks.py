@@ -5,12 +5,17 @@ Standard fields carry what a standard client understands: the answer in
 `delta.content`, each tool call the agent made in `delta.tool_calls` (id =
 the tool run's id), `finish_reason`, `usage`. Extensions, which such clients
 ignore:
-- every chunk: `conversation_id`, `message_id` (the answer's, for feedback);
+- every chunk: `conversation_id`, `message_id` (the answer's, for feedback)
+  and `seq`, the number of the event it renders: every event renders at
+  least one chunk (an empty `delta` when it has nothing to say in OpenAI's
+  terms), so `seq` runs 0..n with no gaps, and a stream resumes after any
+  `seq` it has seen (`GET /v1/chat/completions/{id}?stream=true&after=N`);
 - first chunk of a knowledge-base answer: `sources` (numbered as cited);
 - agent turns: `tool_result` ({id, output, is_error, elapsed_ms}) on the
   chunk after each call, and the agent's own reasoning (text ReAct steps,
   GLM3 tool turns) in `delta.reasoning_content`;
-- a failed stream: a chunk with OpenAI's `error` object, then `[DONE]`.
+- a failed stream: a chunk with OpenAI's `error` object, then `[DONE]`;
+- an interrupted answer: `status` and `reason` on its finishing chunk.
 
 The tool calls were made by the service, not asked of the client: the
 finish reason stays `stop` (or `length`).
@@ -25,9 +30,11 @@ from contextlib import aclosing
 from typing import Any
 
 from agent_service.streaming.events import (
+    DocsEvent,
     DoneEvent,
     ErrorEvent,
     FinalAnswerEvent,
+    MetadataEvent,
     StreamEvent,
     TokenEvent,
     ToolEndEvent,
@@ -115,22 +122,22 @@ class ChunkStream:
         model: str,
         conversation_id: str,
         message_id: str,
-        agent_style: str | None = None,
         sources: list[dict[str, Any]] | None = None,
         include_usage: bool = False,
+        created: int | None = None,
     ) -> None:
         self.base = {
             "id": f"chatcmpl-{message_id}",
             "object": "chat.completion.chunk",
-            "created": int(time.time()),
+            "created": created or int(time.time()),
             "model": model,
             "system_fingerprint": None,
         }
         self.ids = {"conversation_id": conversation_id, "message_id": message_id}
         self.sources = sources
         self.include_usage = include_usage
-        self.agent = agent_style is not None
-        self.splitter = AgentTextSplitter(agent_style)
+        self.agent = False  # the metadata event says
+        self.splitter = AgentTextSplitter(None)
         self.tool_index: dict[str, int] = {}
 
     def chunk(self, delta: dict[str, Any], finish_reason: str | None = None, **extensions: Any) -> dict[str, Any]:
@@ -145,6 +152,20 @@ class ChunkStream:
         return self.chunk({"role": "assistant", "content": ""}, **extensions)
 
     def translate(self, event: StreamEvent) -> list[dict[str, Any]]:
+        """The chunks of one event, each carrying its `seq`; at least one."""
+        chunks = self._translate(event) or [self.chunk({})]
+        for chunk in chunks:
+            chunk["seq"] = event.seq
+        return chunks
+
+    def _translate(self, event: StreamEvent) -> list[dict[str, Any]]:
+        if isinstance(event, MetadataEvent):
+            self.agent = event.agent_style is not None
+            self.splitter = AgentTextSplitter(event.agent_style)
+            return [self.first()]
+        if isinstance(event, DocsEvent) and self.sources is None:
+            self.sources = event.sources  # a replay: the sources come with their own event
+            return [self.chunk({}, sources=event.sources)]
         if isinstance(event, TokenEvent):
             if not self.agent:
                 return [self.chunk({"content": event.text})]
@@ -167,26 +188,27 @@ class ChunkStream:
             }
             return [self.chunk({}, tool_result=result)]
         if isinstance(event, FinalAnswerEvent):
-            return self._text(self.splitter.finish(event.final_answer))
+            return self._text(self.splitter.finish(event.text))
         if isinstance(event, ErrorEvent):
             error = {"message": event.message, "type": "server_error", "param": None, "code": "upstream_error"}
             return [{"error": error, **self.ids}]
         if isinstance(event, DoneEvent):
-            if event.status == "error":
-                return []  # the error chunk said it all
-            chunks = [self.chunk({}, FINISH_REASONS.get(event.finish_reason or "stop", "stop"))]
+            interrupted = {"status": event.status, "reason": event.reason} if event.status == "interrupted" else {}
+            chunks = [self.chunk({}, FINISH_REASONS.get(event.finish_reason or "stop", "stop"), **interrupted)]
             if self.include_usage:
                 chunks.append({**self.base, "choices": [], "usage": openai_usage(event.usage), **self.ids})
             return chunks
-        return []  # metadata and docs: already in the first chunk
+        return []  # docs: already in the first chunk
 
-    async def chunks(self, events: AsyncIterator[StreamEvent]) -> AsyncIterator[dict[str, Any]]:
-        # Closing this stream (a client gone) closes the turn's, which saves what it has.
-        async with aclosing(events):
-            yield self.first()
+    async def chunks(self, events: AsyncIterator[StreamEvent], after: int = -1) -> AsyncIterator[dict[str, Any]]:
+        """The chunks of the events after `after`. Earlier events are rendered all the
+        same, unsent: what a ReAct step holds back depends on the tokens before it."""
+        async with aclosing(events):  # a client gone closes the events' stream
             async for event in events:
-                for chunk in self.translate(event):
-                    yield chunk
+                chunks = self.translate(event)
+                if event.seq > after:
+                    for chunk in chunks:
+                        yield chunk
 
 
 def fold(chunks: list[dict[str, Any]]) -> dict[str, Any]:
@@ -194,10 +216,12 @@ def fold(chunks: list[dict[str, Any]]) -> dict[str, Any]:
     first = chunks[0]
     message: dict[str, Any] = {"role": "assistant", "content": ""}
     reasoning, calls, results = "", [], []
-    finish_reason, usage = "stop", None
+    finish_reason, usage, interrupted = "stop", None, {}
     for chunk in chunks:
         if "tool_result" in chunk:
             results.append(chunk["tool_result"])
+        if "reason" in chunk:
+            interrupted = {"status": chunk["status"], "reason": chunk["reason"]}
         if "usage" in chunk:
             usage = chunk["usage"]
         for choice in chunk.get("choices", []):
@@ -210,8 +234,8 @@ def fold(chunks: list[dict[str, Any]]) -> dict[str, Any]:
         message["reasoning_content"] = reasoning
     if calls:
         message["tool_calls"], message["tool_results"] = calls, results
-    if "sources" in first:
-        message["sources"] = first["sources"]
+    if sources := next((chunk["sources"] for chunk in chunks if "sources" in chunk), None):
+        message["sources"] = sources
     choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}
     return {
         **{key: first[key] for key in ("id", "created", "model", "system_fingerprint")},
@@ -220,4 +244,5 @@ def fold(chunks: list[dict[str, Any]]) -> dict[str, Any]:
         "usage": usage,
         "conversation_id": first["conversation_id"],
         "message_id": first["message_id"],
+        **interrupted,
     }

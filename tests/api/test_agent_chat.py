@@ -220,7 +220,7 @@ def test_client_disconnect_during_a_tool_call_keeps_the_trace(make_settings, ups
     hang_up_at(url, "/chat/agent_chat", body, '"type":"tool_start"')
 
     rows = Rows(app)
-    answer = wait_for(lambda: next((m for m in rows.messages() if m.role == "assistant"), None))
+    answer = wait_for(rows.saved_answer)
     assert answer.status == "interrupted" and answer.meta["reason"] == "client_disconnected"
     [call] = rows.tool_calls(answer.id)
     assert call.tool == "slow" and call.error == "client_disconnected"

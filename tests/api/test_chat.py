@@ -50,7 +50,7 @@ async def test_user_message_is_saved_before_the_model_is_called(client, upstream
 
     await chat(client, query="hello")
 
-    assert seen_by_upstream == [[("user", "complete")]]
+    assert seen_by_upstream == [[("user", "complete"), ("assistant", "streaming")]]
 
 
 async def test_non_stream_returns_one_json_object(client, upstream: FakeOpenAI, rows: Rows):
@@ -261,7 +261,7 @@ def test_client_disconnect_mid_stream_keeps_the_partial_text(live_server: str, u
             if tokens == 3:
                 break  # leaving the block closes the connection mid-stream
 
-    answer = wait_for(lambda: next((m for m in rows.messages() if m.role == "assistant"), None))
+    answer = wait_for(rows.saved_answer)
     assert answer.status == "interrupted"
     assert answer.meta["reason"] == "client_disconnected"
     assert answer.content.startswith("w0 w1 w2")

@@ -348,7 +348,7 @@ async def test_upstream_failure_mid_stream_is_an_error_and_keeps_the_partial(cli
 
     assert "one two" in text_of(received)
     assert "Error" in failed.value.message
-    answer = wait_for(lambda: next((m for m in rows.messages() if m.role == "assistant"), None))
+    answer = wait_for(rows.saved_answer)
     assert (answer.status, answer.content) == ("error", "one two")
     assert answer.meta["error"]
 
@@ -371,7 +371,7 @@ def test_a_client_that_disconnects_leaves_the_partial_saved(served, upstream: Fa
     hang_up_at(url, "/v1/chat/completions", body, '" w3"')
 
     rows = Rows(app)
-    answer = wait_for(lambda: next((m for m in rows.messages() if m.role == "assistant"), None))
+    answer = wait_for(rows.saved_answer)
     assert answer.status == "interrupted" and answer.meta["reason"] == "client_disconnected"
     assert answer.content.startswith("w0 w1 w2 w3")
 

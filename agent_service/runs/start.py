@@ -1,44 +1,54 @@
-"""Starting a chat turn of each kind: the same for the Chatchat routes and the
-OpenAI-compatible route, which differ only in how they answer
-(`chatchat_response` answers the Chatchat routes).
+"""Starting a chat turn of each kind, the same for every protocol.
 
 Each `start_*` checks everything that can refuse the request before anything
-is written, saves the user's message (`Database.run`: never making the event
-loop wait), and returns the turn with its event stream, not yet started.
+is written, saves the user's message and the answer's row (`Database.run`:
+never making the event loop wait), and starts the answer as a live run
+(`runs.live`) that no connection owns. `ChatRun.events()` is what the
+connection that asked for it follows.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import Response
-from fastapi.responses import JSONResponse
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import SystemMessage
 
 from agent_service.agents.executor import build_executor
-from agent_service.api.errors import error_body
 from agent_service.api.schemas import AgentChatRequest, ChatRequest, ChatRequestBase, KnowledgeBaseChatRequest
 from agent_service.chains import kb_chat
-from agent_service.chains.agent_chat import stream_agent
-from agent_service.chains.answer import stream_answer
 from agent_service.chains.llm_chat import build_messages, history_as_text
-from agent_service.chains.turn import Turn, begin_turn
+from agent_service.errors import ServiceUnavailableError
 from agent_service.memory import fit_history, history_budget
+from agent_service.runs.agent import stream_agent
+from agent_service.runs.answer import stream_answer
+from agent_service.runs.live import LiveRun
+from agent_service.runs.turn import Turn, begin_turn
 from agent_service.services import Services
-from agent_service.streaming.events import DocsEvent, DoneEvent, ErrorEvent, StreamEvent, TokenEvent
-from agent_service.streaming.responses import collect, sse_response
+from agent_service.streaming.events import DocsEvent, StreamEvent
 
 
 @dataclass
 class ChatRun:
     turn: Turn
-    events: AsyncIterator[StreamEvent]
-    agent_style: str | None = None  # agent turns: react, glm3 or tool_calling
+    live: LiveRun
+    on_disconnect: str  # cancel or continue
     sources: list[dict[str, Any]] = field(default_factory=list)  # knowledge-base turns
     docs: list[str] = field(default_factory=list)  # the same, as Chatchat's strings
+
+    async def events(self) -> AsyncIterator[StreamEvent]:
+        """Every event of the answer, for the connection that asked for it; if that
+        connection goes away before `done` and said `cancel`, the answer stops."""
+        ended = False
+        try:
+            async for event in self.live.follow():
+                yield event
+            ended = True
+        finally:
+            if not ended and self.on_disconnect == "cancel":
+                self.live.stop("client_disconnected")
 
 
 def request_model(services: Services, body: ChatRequestBase, model_name: str) -> BaseChatModel:
@@ -51,7 +61,9 @@ def request_model(services: Services, body: ChatRequestBase, model_name: str) ->
 async def start_turn(
     services: Services, body: ChatRequestBase, *, chat_type: str, model_name: str, owner: str | None
 ) -> Turn:
-    """Resolve the conversation and its history, save the user's message."""
+    """Resolve the conversation and its history, save the user's message and the answer's row."""
+    if services.runs.draining:
+        raise ServiceUnavailableError("the server is shutting down: try again in a moment")
     return await services.db.run(
         begin_turn,
         conversation_id=body.conversation_id,
@@ -63,6 +75,11 @@ async def start_turn(
         request=body.model_dump(mode="json", exclude_none=True),
         owner=owner,
     )
+
+
+def _run(services: Services, body: ChatRequestBase, turn: Turn, events: AsyncIterator[StreamEvent], **extra: Any):
+    on_disconnect = body.on_disconnect or services.settings.on_disconnect
+    return ChatRun(turn, services.runs.start(turn, events), on_disconnect=on_disconnect, **extra)
 
 
 async def start_llm_chat(services: Services, body: ChatRequest, *, owner: str | None) -> ChatRun:
@@ -80,7 +97,7 @@ async def start_llm_chat(services: Services, body: ChatRequest, *, owner: str | 
         max_tokens=body.max_tokens,
         system=body.system,
     )
-    return ChatRun(turn, stream_answer(db=services.db, turn=turn, model=model, messages=messages))
+    return _run(services, body, turn, stream_answer(turn=turn, model=model, messages=messages))
 
 
 async def start_agent_chat(services: Services, body: AgentChatRequest, *, owner: str | None) -> ChatRun:
@@ -107,14 +124,13 @@ async def start_agent_chat(services: Services, body: AgentChatRequest, *, owner:
         tool_timeout=settings.tool_timeout,
     )
     inputs = {"input": body.query, "history": history_as_text(history) if style == "react" else history}
-    return ChatRun(turn, stream_agent(db=services.db, turn=turn, executor=executor, inputs=inputs), agent_style=style)
+    return _run(services, body, turn, stream_agent(turn=turn, executor=executor, inputs=inputs, agent_style=style))
 
 
 async def start_knowledge_base_chat(
     services: Services, body: KnowledgeBaseChatRequest, *, owner: str | None, base_url: str
 ) -> ChatRun:
-    """Stream: metadata, docs (the sources), token..., done (which repeats
-    Chatchat's `docs`, the key its client reads from the last event)."""
+    """Stream: metadata, docs (the sources), token..., done."""
     model_name = services.models.resolve(body.model_name)
     model_config = services.models.config(model_name)
     template = services.prompts.get("kb_chat", body.prompt_name)
@@ -126,7 +142,6 @@ async def start_knowledge_base_chat(
 
     turn = await start_turn(services, body, chat_type="knowledge_base_chat", model_name=model_name, owner=owner)
     found = kb_chat.sources(hits, kb=body.knowledge_base_name, base_url=base_url)
-    docs = kb_chat.chatchat_docs(hits, kb=body.knowledge_base_name, base_url=base_url)
     messages = build_messages(
         template=template if hits else nothing_found,
         query=body.query,
@@ -137,43 +152,11 @@ async def start_knowledge_base_chat(
         context=kb_chat.context(hits),
     )
     answer = stream_answer(
-        db=services.db,
         turn=turn,
         model=model,
         messages=messages,
-        first_events=[DocsEvent(**turn.ids, sources=found, docs=docs)],
-        chatchat_answer_key=True,
+        first_events=[DocsEvent(**turn.ids, sources=found)],
         extra_meta={"sources": found, "knowledge_base": body.knowledge_base_name},
     )
-
-    async def events() -> AsyncIterator[StreamEvent]:
-        async for event in answer:
-            yield event.model_copy(update={"docs": docs}) if isinstance(event, DoneEvent) else event
-
-    return ChatRun(turn, events(), sources=found, docs=docs)
-
-
-async def chatchat_response(
-    run: ChatRun, *, stream: bool, fields: Callable[[list[StreamEvent]], dict[str, Any]]
-) -> Response | dict[str, Any]:
-    """A Chatchat route's answer: the events as SSE, or (`stream: false`) one JSON
-    object of the turn's ids, `fields(events)`, status, finish reason and usage;
-    a 502 with the same object and the message when the model failed."""
-    if stream:
-        return sse_response(run.events)
-    events = await collect(run.events)
-    done = next(e for e in events if isinstance(e, DoneEvent))
-    answer = {
-        **run.turn.ids,
-        **fields(events),
-        "status": done.status,
-        "finish_reason": done.finish_reason,
-        "usage": done.usage,
-    }
-    if error := next((e for e in events if isinstance(e, ErrorEvent)), None):
-        return JSONResponse(error_body(502, error.message, **answer), status_code=502)
-    return answer
-
-
-def answer_text(events: list[StreamEvent]) -> str:
-    return "".join(e.text for e in events if isinstance(e, TokenEvent))
+    docs = kb_chat.chatchat_docs(hits, kb=body.knowledge_base_name, base_url=base_url)
+    return _run(services, body, turn, answer, sources=found, docs=docs)

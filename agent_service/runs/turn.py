@@ -1,9 +1,10 @@
-"""A chat turn's bookkeeping: the writes before the model is called and the
-one write after it has answered.
+"""A chat turn's bookkeeping: what is written before the model is called, and
+the outcome its stream leaves for the final save.
 
-Order (DESIGN.md): the user message is saved before the model is called;
-the assistant message is saved once, when its stream ends, whatever the
-ending: `complete`, `partial` (cut by max_tokens), `error`, `interrupted`.
+Order (DESIGN.md): the user message and the answer's row (status
+`streaming`) are saved, in one transaction, before the model is called; the
+live run (`runs.live`) checkpoints the answer and saves it final when its
+stream ends: `complete`, `partial`, `error` or `interrupted`.
 """
 
 from __future__ import annotations
@@ -16,9 +17,18 @@ from langchain_core.messages import BaseMessage
 from sqlmodel import Session
 
 from agent_service.db import crud
-from agent_service.db.engine import Database
 from agent_service.db.models import ToolCall, new_id
 from agent_service.memory import DatabaseChatMessageHistory
+
+
+@dataclass
+class Outcome:
+    """How an answer ended, as the row will keep it."""
+
+    content: str
+    status: str
+    meta: dict[str, Any]
+    tool_calls: Sequence[ToolCall] = ()
 
 
 @dataclass
@@ -28,11 +38,18 @@ class Turn:
     model_name: str
     history: list[BaseMessage]
     request: dict[str, Any]
-    message_id: str = field(default_factory=new_id)  # the answer's id, known before it exists
+    owner: str | None = None
+    message_id: str = field(default_factory=new_id)  # the answer's id
+    stop_reason: str = "client_disconnected"  # why the stream is cancelled, when it is
+    outcome: Outcome | None = None
 
     @property
     def ids(self) -> dict[str, str]:
         return {"conversation_id": self.conversation_id, "message_id": self.message_id}
+
+    def finish(self, *, content: str, status: str, meta: dict[str, Any], tool_calls: Sequence[ToolCall] = ()) -> None:
+        """Record how the answer ended; the live run saves it."""
+        self.outcome = Outcome(content=content, status=status, meta=meta, tool_calls=tool_calls)
 
 
 def begin_turn(
@@ -47,7 +64,8 @@ def begin_turn(
     request: dict[str, Any],
     owner: str | None = None,
 ) -> Turn:
-    """Resolve the conversation, read its history, then save the user message.
+    """Resolve the conversation, read its history, then save the user message
+    and the answer's `streaming` row.
 
     History rules (Langchain-Chatchat 0.2): an explicit history wins; else,
     with a conversation and `history_len > 0`, the last `history_len` turns
@@ -60,6 +78,7 @@ def begin_turn(
             history = DatabaseChatMessageHistory(session=session, conversation_id=conversation_id).last_turns(
                 history_len
             )
+    answer_id = new_id()
     conversation_id, user_message_id = crud.add_user_message(
         session=session,
         conversation_id=conversation_id or None,
@@ -68,6 +87,7 @@ def begin_turn(
         title=title,
         chat_type=chat_type,
         owner=owner,
+        answer={"id": answer_id, "model": model_name},
     )
     return Turn(
         conversation_id=conversation_id,
@@ -75,30 +95,6 @@ def begin_turn(
         model_name=model_name,
         history=history,
         request=request,
+        owner=owner,
+        message_id=answer_id,
     )
-
-
-async def finish_turn(
-    db: Database,
-    turn: Turn,
-    *,
-    content: str,
-    status: str,
-    meta: dict[str, Any],
-    tool_calls: Sequence[ToolCall] = (),
-) -> None:
-    await db.run(_save_answer, turn=turn, content=content, status=status, meta=meta, tool_calls=tool_calls)
-
-
-def _save_answer(
-    *, session: Session, turn: Turn, content: str, status: str, meta: dict[str, Any], tool_calls: Sequence[ToolCall]
-) -> None:
-    message = {
-        "id": turn.message_id,
-        "conversation_id": turn.conversation_id,
-        "content": content,
-        "status": status,
-        "model": turn.model_name,
-        "metadata": meta,
-    }
-    crud.save_assistant_message(session=session, message=message, tool_calls=tool_calls)

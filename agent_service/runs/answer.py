@@ -1,4 +1,4 @@
-"""Stream a model's answer as events, and save it once when the stream ends."""
+"""Stream a model's answer as events, and leave its outcome on the turn for the final save."""
 
 from __future__ import annotations
 
@@ -8,20 +8,12 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import aclosing
 from typing import Any
 
-import anyio
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.utils import count_tokens_approximately
 
-from agent_service.chains.turn import Turn, finish_turn
-from agent_service.db.engine import Database
-from agent_service.streaming.events import (
-    DoneEvent,
-    MetadataEvent,
-    StreamEvent,
-    TokenEvent,
-    error_event,
-)
+from agent_service.runs.turn import Turn
+from agent_service.streaming.events import DoneEvent, ErrorEvent, MetadataEvent, StreamEvent, TokenEvent
 
 logger = logging.getLogger(__name__)
 
@@ -47,19 +39,13 @@ def estimate_usage(prompt: list[BaseMessage], answer: str) -> dict[str, Any]:
 
 async def stream_answer(
     *,
-    db: Database,
     turn: Turn,
     model: BaseChatModel,
     messages: list[BaseMessage],
     first_events: Iterable[StreamEvent] = (),
-    chatchat_answer_key: bool = False,
     extra_meta: dict[str, Any] | None = None,
 ) -> AsyncIterator[StreamEvent]:
-    """metadata, [first_events], token..., [error], done; the answer is saved before `done`.
-
-    `chatchat_answer_key` repeats each token under `answer`, the key
-    Chatchat's agent and knowledge-base clients read.
-    """
+    """metadata, [first_events], token..., [error], done; the outcome is on the turn before `done`."""
     ids = turn.ids
     yield MetadataEvent(**ids, model=turn.model_name, user_message_id=turn.user_message_id)
     for event in first_events:
@@ -84,27 +70,24 @@ async def stream_answer(
                 text = chunk.content if isinstance(chunk.content, str) else chunk.text
                 if text:
                     parts.append(text)
-                    yield TokenEvent(**ids, text=text, answer=text if chatchat_answer_key else None)
+                    yield TokenEvent(**ids, text=text)
                 if chunk.usage_metadata:
                     usage = dict(chunk.usage_metadata)
                 finish_reason = chunk.response_metadata.get("finish_reason") or finish_reason
     except (asyncio.CancelledError, GeneratorExit):
-        # The client went away: keep what was generated. The write is shielded
-        # from the cancellation that is tearing this stream down.
-        with anyio.CancelScope(shield=True):
-            meta = summary("interrupted", reason="client_disconnected")
-            await finish_turn(db, turn, content="".join(parts), status="interrupted", meta=meta)
+        # Stopped (a client gone, a stop request, shutdown): keep what was generated.
+        meta = summary("interrupted", reason=turn.stop_reason)
+        turn.finish(content="".join(parts), status="interrupted", meta=meta)
         raise
     except Exception as exc:
         logger.warning("model %s failed mid-stream: %s", turn.model_name, exc, exc_info=True)
         message = describe_error(exc)
-        meta = summary("error", error=message)
-        await finish_turn(db, turn, content="".join(parts), status="error", meta=meta)
-        yield error_event(**ids, message=message)
+        turn.finish(content="".join(parts), status="error", meta=summary("error", error=message))
+        yield ErrorEvent(**ids, message=message)
         yield DoneEvent(**ids, finish_reason="error", status="error", usage=usage)
         return
 
     usage = usage or estimate_usage(messages, "".join(parts))
     status = "partial" if finish_reason == "length" else "complete"
-    await finish_turn(db, turn, content="".join(parts), status=status, meta=summary(status))
+    turn.finish(content="".join(parts), status=status, meta=summary(status))
     yield DoneEvent(**ids, finish_reason=finish_reason or "stop", status=status, usage=usage)

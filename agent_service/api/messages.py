@@ -1,0 +1,52 @@
+"""An answer apart from the request that started it: resume its events, stop it.
+
+`GET /chat/messages/{id}/events?after=N` streams, in the native framing, the
+answer's events with `seq > N`: a live answer's so far and then each new
+one until `done`; a finished one's from the database (runs of tokens
+merged); one a crash cut, up to its last checkpoint and a `done`.
+`POST /chat/messages/{id}/stop` ends a live answer (`done`: status
+`interrupted`, reason `stopped`); stopping a finished one changes nothing.
+Another key's message is a 404, as if it did not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from agent_service.api.deps import OwnerDep, ServicesDep
+from agent_service.db import answers
+from agent_service.runs.replay import find_answer
+from agent_service.streaming.responses import sse_response
+
+router = APIRouter(prefix="/chat/messages", tags=["answers"])
+
+MessageId = Annotated[str, Path(min_length=1, max_length=64, description="The answer's `message_id`.")]
+
+
+@router.get("/{message_id}/events")
+async def answer_events(
+    message_id: MessageId,
+    services: ServicesDep,
+    owner: OwnerDep,
+    after: Annotated[int, Query(ge=-1, description="The last `seq` the client has; -1 for every event.")] = -1,
+):
+    """Replay and follow an answer's events after `after`."""
+    answer = await find_answer(services, message_id=message_id, owner=owner)
+    return sse_response(answer.events(after))
+
+
+@router.post("/{message_id}/stop")
+async def stop_answer(message_id: MessageId, services: ServicesDep, owner: OwnerDep) -> dict[str, Any]:
+    """Stop a live answer; it is saved `interrupted`, reason `stopped`."""
+    answer = await find_answer(services, message_id=message_id, owner=owner)
+    stopped = await services.runs.stop(message_id, "stopped") if answer.live else False
+    stored = await services.db.run(answers.stored_answer, message_id=message_id, owner=owner)
+    return {
+        "message_id": message_id,
+        "conversation_id": stored.conversation_id,
+        "stopped": stopped,
+        "status": stored.status,
+        "reason": stored.meta.get("reason"),
+    }

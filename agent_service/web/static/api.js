@@ -113,6 +113,12 @@ export async function* stream(path, body, signal) {
   yield* readEvents(await request(path, { method: 'POST', body, signal, raw: true }));
 }
 
+// An answer's events after `after` (its last `seq` shown), live until its `done`.
+export async function* answerEvents(messageId, after, signal) {
+  const path = `/chat/messages/${encodeURIComponent(messageId)}/events?after=${after}`;
+  yield* readEvents(await request(path, { signal, raw: true }));
+}
+
 // POST a form with upload progress (fetch cannot report it), reading the SSE reply as it comes.
 export function upload(path, form, { onUpload, onEvent }) {
   return new Promise((resolve, reject) => {

@@ -1,7 +1,7 @@
 // The chat: the open conversation's messages, sending a turn and showing its
 // stream, stopping it, and opening a stored conversation.
 
-import { get, stream } from './api.js';
+import { ApiError, answerEvents, get, post, stream } from './api.js';
 import { h, icon, toast } from './dom.js';
 import { AnswerView, userMessage } from './message.js';
 
@@ -11,6 +11,8 @@ const ROUTES = {
   knowledge_base_chat: '/chat/knowledge_base_chat',
 };
 const HISTORY_LEN = 10;
+const RESUME_ATTEMPTS = 5; // a dropped stream is resumed this many times before the page gives up
+const LIVE = new Set(['streaming', 'requires_action']); // answers still being written
 
 const SUGGESTIONS = {
   llm_chat: ['Explain recursion with a short Python example', 'Write a haiku about databases'],
@@ -71,7 +73,7 @@ export class ChatView {
   }
 
   newChat() {
-    this.stop();
+    this.detach();
     this.conversationId = null;
     this.showEmpty();
     this.composer.focus();
@@ -79,7 +81,7 @@ export class ChatView {
 
   async open(id) {
     if (id === this.conversationId && !this.list.querySelector('.empty-chat, .load-error')) return;
-    this.stop();
+    this.detach();
     this.conversationId = id;
     this.title = '';
     this.list.replaceChildren(h('div', { class: 'loading' }, h('span', { class: 'spinner' }), ' Loading…'));
@@ -102,16 +104,20 @@ export class ChatView {
     this.title = conversation.title;
     this.list.replaceChildren();
     let last = null;
+    let live = null;
     for (const message of messages) {
       if (message.role === 'user') this.list.append(userMessage(message.content));
       else if (message.role === 'assistant') {
         last = message;
-        this.list.append(AnswerView.fromStored(message, kind).el);
+        const view = LIVE.has(message.status) ? AnswerView.following(message, kind) : AnswerView.fromStored(message, kind);
+        if (LIVE.has(message.status)) live = view;
+        this.list.append(view.el);
       }
     }
     if (!messages.length) this.list.append(h('p', { class: 'muted center', text: 'No messages yet.' }));
     this.composer.follow({ kind, kb: last?.metadata?.knowledge_base, model: last?.model });
     requestAnimationFrame(() => this.scrollToEnd());
+    if (live) this.attach(live);
   }
 
   async send(text) {
@@ -122,9 +128,20 @@ export class ChatView {
     this.list.append(userMessage(text), view.el);
     this.sticky = true;
     this.scrollToEnd();
-    const body = { query: text, stream: true, ...this.composer.requestFields() };
+    // The answer outlives this connection: a reload or a dropped line re-attaches to it.
+    const body = { query: text, stream: true, on_disconnect: 'continue', ...this.composer.requestFields() };
     if (this.conversationId) Object.assign(body, { conversation_id: this.conversationId, history_len: HISTORY_LEN });
+    await this.consume(view, (signal) => stream(ROUTES[kind], body, signal));
+  }
 
+  // Follow a stored answer that is still being written (after a reload, or from another tab).
+  attach(view) {
+    this.consume(view, (signal) => answerEvents(view.messageId, view.lastSeq, signal));
+  }
+
+  // Show a stream's events in `view` until `done`; a connection that drops is
+  // replaced by one that resumes after the last event shown.
+  async consume(view, open) {
     const controller = new AbortController();
     this.controller = controller;
     this.composer.setBusy(true);
@@ -133,39 +150,66 @@ export class ChatView {
     this.scroller.addEventListener('touchmove', stickyWatch, { passive: true });
     let ended = false;
     try {
-      for await (const event of stream(ROUTES[kind], body, controller.signal)) {
-        if (event.type === 'metadata' && event.conversation_id !== this.conversationId) {
-          const created = !this.conversationId;
-          this.conversationId = event.conversation_id;
-          this.onConversation(event.conversation_id, { created });
+      for (let attempt = 0; !ended; attempt += 1) {
+        try {
+          for await (const event of open(controller.signal)) {
+            if (event.type === 'metadata' && event.conversation_id !== this.conversationId) {
+              const created = !this.conversationId;
+              this.conversationId = event.conversation_id;
+              this.onConversation(event.conversation_id, { created });
+            }
+            view.handle(event);
+            if (event.type === 'metadata' && this.stopWanted) this.stop();
+            if (event.type === 'done') ended = true;
+          }
+        } catch (error) {
+          if (controller.signal.aborted) return; // detached: the answer goes on without this page
+          if (error instanceof ApiError && error.status) {
+            view.showError(error.message || 'The request failed.');
+            view.finish({ status: 'error' });
+            return;
+          }
         }
-        view.handle(event);
-        if (event.type === 'done') ended = true;
-      }
-      if (!ended) {
-        view.showError('The connection closed before the answer was complete.');
-        view.finish({ status: 'error' });
-      }
-    } catch (error) {
-      if (controller.signal.aborted) view.finish({ status: 'interrupted', stopped: true });
-      else {
-        view.showError(error.message || 'The request failed.');
-        view.finish({ status: 'error' });
+        if (ended) break;
+        if (!view.messageId || attempt >= RESUME_ATTEMPTS) {
+          view.showError('The connection closed before the answer was complete.');
+          view.finish({ status: 'error' });
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 300 * (attempt + 1)));
+        open = (signal) => answerEvents(view.messageId, view.lastSeq, signal);
       }
     } finally {
       this.scroller.removeEventListener('wheel', stickyWatch);
       this.scroller.removeEventListener('touchmove', stickyWatch);
-      if (this.controller === controller) this.controller = null;
-      this.composer.setBusy(false);
+      if (this.controller === controller) {
+        this.controller = null;
+        this.live = null;
+        this.stopWanted = false;
+        this.composer.setBusy(false);
+      }
       this.follow();
       this.onConversation(this.conversationId, { finished: true });
     }
   }
 
+  // Stop the answer on the server, for every tab that shows it; the stream ends with its `done`.
   stop() {
+    if (!this.controller) return;
+    const messageId = this.list.querySelector('.msg.assistant.streaming')?.dataset.messageId;
+    if (!messageId) {
+      this.stopWanted = true; // as soon as the answer has an id
+      return;
+    }
+    post(`/chat/messages/${encodeURIComponent(messageId)}/stop`).catch((error) => toast(error.message, 'error'));
+  }
+
+  // Stop showing the stream; the answer itself goes on and is there when the conversation is opened again.
+  detach() {
     if (!this.controller) return;
     this.controller.abort();
     this.controller = null;
+    this.stopWanted = false;
     this.composer.setBusy(false);
   }
 

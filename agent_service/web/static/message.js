@@ -24,6 +24,7 @@ export class AnswerView {
   constructor({ kind, model = '' }) {
     this.kind = kind;
     this.messageId = '';
+    this.lastSeq = -1; // the last event shown: a resumed stream starts after it
     this.answer = ''; // the text shown as the answer
     this.transcript = ''; // everything the agent's model wrote, all steps
     this.step = null;
@@ -59,6 +60,8 @@ export class AnswerView {
   // --- stream events -----------------------------------------------------------------
 
   handle(event) {
+    if (event.seq <= this.lastSeq) return; // already shown (a resumed stream may repeat nothing, but be sure)
+    if (event.seq !== undefined) this.lastSeq = event.seq;
     switch (event.type) {
       case 'metadata':
         this.messageId = event.message_id;
@@ -260,6 +263,14 @@ export class AnswerView {
   }
 
   // --- a stored message --------------------------------------------------------------
+
+  // An answer still being written: empty until its events are replayed into it.
+  static following(message, kind) {
+    const view = new AnswerView({ kind, model: message.model || '' });
+    view.messageId = message.id;
+    view.el.dataset.messageId = message.id;
+    return view;
+  }
 
   static fromStored(message, kind) {
     const meta = message.metadata || {};

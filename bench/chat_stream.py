@@ -7,7 +7,8 @@ streams straight from the upstream, then through `/chat/chat` with a
 conversation and `history_len` (history read from the database, two rows
 written per request), and prints median/p95 time-to-first-token and
 full-stream time, the difference, the service's CPU time per request and
-its peak RSS. Run: `.venv/bin/python bench/chat_stream.py`.
+its peak RSS. Run: `.venv/bin/python bench/chat_stream.py`; with
+`BENCH_BASELINE=<another checkout>` the same run benches that one first.
 """
 
 from __future__ import annotations
@@ -63,20 +64,18 @@ async def bench(upstream: str, service: str, service_pid: int) -> None:
         print(f"service peak RSS: {peak_rss_mb(service_pid):.0f} MB (no local model loaded)")
 
 
-def main() -> None:
-    upstream_port, service_port = free_port(), free_port()
-    upstream_url = f"http://127.0.0.1:{upstream_port}"
+def serve_and_bench(upstream_url: str, checkout: Path, label: str) -> None:
+    """Start the service from `checkout` (its `agent_service` package) on a fresh database, and bench it."""
+    service_port = free_port()
     service_url = f"http://127.0.0.1:{service_port}"
     with tempfile.TemporaryDirectory() as tmp:
         env = {
             **os.environ,
+            "PYTHONPATH": str(checkout),
             "AGENT_SERVICE_DATA_DIR": tmp,
             "AGENT_SERVICE_PROMPTS_DIR": str(REPO / "prompts"),
             "AGENT_SERVICE_MODELS": json.dumps({"bench": {"provider": "openai", "base_url": f"{upstream_url}/v1"}}),
         }
-        upstream = subprocess.Popen(
-            [sys.executable, "-m", "tests.fake_openai", "--port", str(upstream_port)], cwd=REPO, env=env
-        )
         service = subprocess.Popen(
             [sys.executable, "-m", "agent_service.cli", "serve", "--port", str(service_port)],
             cwd=tmp,
@@ -85,13 +84,30 @@ def main() -> None:
             stderr=subprocess.DEVNULL,
         )
         try:
-            wait_until_up(f"{upstream_url}/v1/models")
             wait_until_up(f"{service_url}/health")
+            print(f"\n== {label} ==")
             asyncio.run(bench(upstream_url, service_url, service.pid))
         finally:
-            for process in (service, upstream):
-                process.terminate()
-                process.wait(timeout=10)
+            service.terminate()
+            service.wait(timeout=30)
+
+
+def main() -> None:
+    """`BENCH_BASELINE=<another checkout>` (e.g. a worktree of an earlier commit) benches that
+    service too, in the same run, before this one."""
+    upstream_port = free_port()
+    upstream_url = f"http://127.0.0.1:{upstream_port}"
+    upstream = subprocess.Popen(
+        [sys.executable, "-m", "tests.fake_openai", "--port", str(upstream_port)], cwd=REPO, env=os.environ
+    )
+    try:
+        wait_until_up(f"{upstream_url}/v1/models")
+        if baseline := os.environ.get("BENCH_BASELINE"):
+            serve_and_bench(upstream_url, Path(baseline).resolve(), f"baseline: {baseline}")
+        serve_and_bench(upstream_url, REPO, "this checkout")
+    finally:
+        upstream.terminate()
+        upstream.wait(timeout=10)
 
 
 if __name__ == "__main__":

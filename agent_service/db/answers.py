@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlmodel import Session
 
 from agent_service.db.models import LIVE_STATUSES, Conversation, Message, ToolCall, utcnow
@@ -23,12 +23,12 @@ _conversations = Conversation.__table__
 _tool_calls = ToolCall.__table__
 
 # The row is only written while it is live: a late checkpoint never overwrites the final save.
-_UPDATE_LIVE = update(_messages).where(
-    _messages.c.id == bindparam("answer_id"), _messages.c.status.in_(LIVE_STATUSES)
-)
+# (`or_`, not `in_`: an expanding IN cannot run as one statement for many rows.)
+_IS_LIVE = or_(*(_messages.c.status == status for status in LIVE_STATUSES))
+_UPDATE_LIVE = update(_messages).where(_messages.c.id == bindparam("answer_id"), _IS_LIVE)
 _INSERT_TOOL_CALL = insert(_tool_calls)
 _LIVE_ANSWERS = select(_messages.c.id, _messages.c.metadata, _messages.c.events).where(
-    _messages.c.status.in_(LIVE_STATUSES), _messages.c.role == "assistant"
+    _IS_LIVE, _messages.c.role == "assistant"
 )
 _STORED_ANSWER = (
     select(

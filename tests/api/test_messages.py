@@ -228,20 +228,29 @@ async def test_stop_while_the_agent_is_inside_a_slow_tool(make_settings, upstrea
     assert (call.tool, call.error) == ("slow", "stopped")
 
 
-async def test_the_row_is_checkpointed_while_the_answer_streams(live_server: str, upstream: FakeOpenAI, rows: Rows):
-    upstream.enqueue(Reply(text=" ".join(f"w{n}" for n in range(60)), delay=0.05))  # about 3 s
+async def test_answers_are_checkpointed_while_they_stream(live_server: str, upstream: FakeOpenAI, rows: Rows):
+    for _ in range(2):
+        upstream.enqueue(Reply(text=" ".join(f"w{n}" for n in range(60)), delay=0.05))  # about 3 s each
     async with httpx.AsyncClient(base_url=live_server, timeout=10) as http:
         body = {"query": "slowly", "stream": True, "model_name": "gpt-test"}
-        async with http.stream("POST", "/chat/chat", json=body) as response:
-            events = Events(response)
-            seen = await events.until(lambda e: e["type"] == "token" and e["text"].strip() == "w30")
-            answer = rows.messages()[-1]
-            await events.until()
+        async with (
+            http.stream("POST", "/chat/chat", json=body) as one,
+            http.stream("POST", "/chat/chat", json=body) as two,
+        ):
+            streams = [Events(one), Events(two)]
+            seen = [
+                await events.until(lambda e: e["type"] == "token" and e["text"].strip() == "w30") for events in streams
+            ]
+            answers = {m.id: m for m in rows.messages() if m.role == "assistant"}
+            for events in streams:
+                await events.until()
 
-    assert answer.status == "streaming"
-    assert answer.content and text_of(seen).startswith(answer.content)
-    assert 0 < answer.last_seq < seen[-1]["seq"]
-    assert answer.events[0]["type"] == "metadata"
+    for events in seen:
+        answer = answers[events[0]["message_id"]]
+        assert answer.status == "streaming"
+        assert answer.content and text_of(events).startswith(answer.content)
+        assert 0 < answer.last_seq < events[-1]["seq"]
+        assert answer.events[0]["type"] == "metadata"
 
 
 async def test_the_token_path_does_not_write_to_the_database(app, client, upstream: FakeOpenAI):
@@ -290,7 +299,7 @@ async def test_openai_chunks_are_numbered_and_resume(client, upstream: FakeOpenA
     assert lines[-1] == "[DONE]"
     rest = [json.loads(line) for line in lines[:-1]]
     assert all(chunk["seq"] > after for chunk in rest)
-    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks[: 3] + rest if c["choices"])
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks[:3] + rest if c["choices"])
     assert text == "Resumable answers are here."
 
     cancelled = await client.post(f"/v1/chat/completions/{completion_id}/cancel")

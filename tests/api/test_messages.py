@@ -343,3 +343,25 @@ async def test_a_turn_is_refused_while_the_server_shuts_down(app, client, upstre
 
     assert response.status_code == 503 and "shutting down" in response.json()["msg"]
     assert rows.messages() == []
+
+
+async def test_a_finished_agent_answer_replays_its_steps_and_tool_calls(make_settings, upstream, tmp_path: Path):
+    app = create_app(make_settings(models=agent_models(upstream), tools_dir=tools_folder(tmp_path, TEST_TOOLS)))
+    upstream.enqueue('Thought: add them\nAction: calculator\nAction Input: {"expression": "2+3"}', "Final Answer: 5")
+    async with asgi_client(app) as http:
+        body = {"query": "2+3?", "model_name": "react", "stream": True}
+        live = parse_frames((await http.post("/chat/agent_chat", json=body)).text)
+        replayed = await resume(http, live[0]["message_id"])
+    app.state.services.close()
+
+    assert (
+        types(replayed)
+        == types(live)
+        == ["metadata", "token", "tool_start", "tool_end", "token", "final_answer", "done"]
+    )
+    assert [e["step"] for e in replayed if e["type"] == "token"] == [1, 2]  # one merged token per step
+    assert text_of(replayed) == text_of(live)
+    chatchat_keys = {"answer", "tools", "final_answer"}  # the Chatchat route's own, not the events'
+    canonical = [{k: v for k, v in e.items() if k not in chatchat_keys} for e in live if e["type"] != "token"]
+    assert [e for e in replayed if e["type"] != "token"] == canonical
+    assert "tools" in next(e for e in live if e["type"] == "tool_end")

@@ -13,7 +13,7 @@ from agent_service.db.engine import Database, create_db_engine, migrate
 from agent_service.knowledge.service import KnowledgeBaseService
 from agent_service.llm.registry import ModelRegistry
 from agent_service.prompts import PromptStore
-from agent_service.runs.live import LocalRuns
+from agent_service.runs.live import LiveRuns, LocalRuns
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ class Services:
     prompts: PromptStore
     tools: ToolRegistry
     knowledge: KnowledgeBaseService
-    runs: LocalRuns
+    runs: LiveRuns  # in this process (LocalRuns)
 
     @classmethod
     def start(cls, settings: Settings) -> Services:

@@ -124,6 +124,10 @@ class LiveRun:
         self.checkpointed_seq = last
         return {"answer_id": self.message_id, "content": self.text(), "events": compact(self.log), "last_seq": last}
 
+    def so_far(self, after: int = -1) -> list[StreamEvent]:
+        """The events with `seq > after` that the answer has produced yet."""
+        return self.log[after + 1 :]
+
     async def follow(self, after: int = -1) -> AsyncIterator[StreamEvent]:
         """The events with `seq > after`: those so far, then each new one, until `done`."""
         next_seq = max(after + 1, 0)
@@ -149,13 +153,25 @@ class LiveRun:
 
 
 class LiveRuns(Protocol):
-    """Where live answers' events fan out and where their stop signals go."""
+    """Where live answers run, where their events fan out and where stop signals go."""
 
-    def start(self, turn: Turn, events: AsyncIterator[StreamEvent]) -> LiveRun: ...
+    draining: bool  # shutting down: no new turns
 
-    def get(self, message_id: str) -> LiveRun | None: ...
+    def start(self, turn: Turn, events: AsyncIterator[StreamEvent]) -> LiveRun:
+        """Generate the answer of `turn` from `events`, apart from any connection."""
+        ...
 
-    async def stop(self, message_id: str, reason: str) -> bool: ...
+    def get(self, message_id: str) -> LiveRun | None:
+        """The live answer with this id, to follow or stop; None when it is not live."""
+        ...
+
+    async def stop(self, message_id: str, reason: str) -> bool:
+        """End a live answer with `reason` and wait until it is saved; False when it is not live."""
+        ...
+
+    async def shutdown(self, grace: float) -> None:
+        """Refuse new turns, give live answers `grace` seconds, then stop the rest."""
+        ...
 
 
 class LocalRuns:
@@ -201,7 +217,6 @@ class LocalRuns:
         return True
 
     async def shutdown(self, grace: float) -> None:
-        """Refuse new turns, give live answers `grace` seconds, then stop the rest."""
         self.draining = True
         running = list(self.runs.values())
         if not running:

@@ -45,7 +45,7 @@ class FoundAnswer:
         start = -1 if earlier else after
         if self.live is not None:
             if not follow:
-                for event in self.live.log[start + 1 :]:
+                for event in self.live.so_far(start):
                     yield event
                 return
             async for event in self.live.follow(start):

@@ -14,7 +14,6 @@ its peak RSS. Run: `.venv/bin/python bench/chat_stream.py`; with
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import subprocess
 import sys
@@ -22,10 +21,9 @@ import tempfile
 from pathlib import Path
 
 import httpx
-from processes import free_port, levels, peak_rss_mb, start_profiler, wait_until_up
+from processes import REPO, free_port, levels, peak_rss_mb, start_profiler, start_service, wait_until_up
 from streams import compare
 
-REPO = Path(__file__).resolve().parent.parent
 LEVELS = levels("1,16,64")
 
 
@@ -69,22 +67,8 @@ def serve_and_bench(upstream_url: str, checkout: Path, label: str) -> None:
     service_port = free_port()
     service_url = f"http://127.0.0.1:{service_port}"
     with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(checkout),
-            "AGENT_SERVICE_DATA_DIR": tmp,
-            "AGENT_SERVICE_PROMPTS_DIR": str(REPO / "prompts"),
-            "AGENT_SERVICE_MODELS": json.dumps({"bench": {"provider": "openai", "base_url": f"{upstream_url}/v1"}}),
-        }
-        service = subprocess.Popen(
-            [sys.executable, "-m", "agent_service.cli", "serve", "--port", str(service_port)],
-            cwd=tmp,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        service = start_service(service_port, tmp, upstream_url, checkout)
         try:
-            wait_until_up(f"{service_url}/health")
             print(f"\n== {label} ==")
             asyncio.run(bench(upstream_url, service_url, service.pid))
         finally:

@@ -27,9 +27,8 @@ import time
 from pathlib import Path
 
 import aiohttp
-from processes import free_port, wait_until_up
+from processes import REPO, free_port, start_service, wait_until_up
 
-REPO = Path(__file__).resolve().parent.parent
 KILLS = int(os.environ.get("BENCH_KILLS", "20"))
 STREAMS = int(os.environ.get("BENCH_STREAMS", "4"))
 
@@ -73,29 +72,14 @@ def main() -> None:
         for _ in range(KILLS):
             with tempfile.TemporaryDirectory() as tmp:
                 port = free_port()
-                env = {
-                    **os.environ,
-                    "AGENT_SERVICE_DATA_DIR": tmp,
-                    "AGENT_SERVICE_PROMPTS_DIR": str(REPO / "prompts"),
-                    "AGENT_SERVICE_MODELS": json.dumps(
-                        {"bench": {"provider": "openai", "base_url": f"{upstream_url}/v1"}}
-                    ),
-                }
-                process = subprocess.Popen(
-                    [sys.executable, "-m", "agent_service.cli", "serve", "--port", str(port)],
-                    cwd=tmp,
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-                wait_until_up(f"http://127.0.0.1:{port}/health")
+                process = start_service(port, tmp, upstream_url)
                 answers = asyncio.run(one_crash(f"http://127.0.0.1:{port}", process))
                 with sqlite3.connect(Path(tmp) / "agent_service.db") as db:
                     for message_id, arrivals in answers:
                         (content,) = db.execute("SELECT content FROM message WHERE id = ?", (message_id,)).fetchone()
                         kept = len(content.split())  # one word per token
-                        last_kept = arrivals[kept - 1] if kept else arrivals[0]
-                        losses.append(arrivals[-1] - last_kept if arrivals else 0.0)
+                        if arrivals:  # the loss runs from the first token not kept to the last received
+                            losses.append(arrivals[-1] - arrivals[kept - 1] if kept else arrivals[-1] - arrivals[0])
     finally:
         upstream.terminate()
         upstream.wait(timeout=10)

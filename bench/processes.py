@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+REPO = Path(__file__).resolve().parent.parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -58,3 +60,24 @@ def start_profiler(pid: int) -> None:
     binary = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
     spy = [binary, "record", "-p", str(pid), "-o", profile, "-r", "250", "-f", kind, "--nonblocking"]
     subprocess.Popen(spy, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def start_service(port: int, data_dir: str, upstream_url: str, checkout: Path = REPO) -> subprocess.Popen:
+    """`agent-service serve` from `checkout` on 127.0.0.1:`port`, SQLite in `data_dir`, one model
+    (`bench`) on the OpenAI-compatible `upstream_url`; ready when this returns."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(checkout),
+        "AGENT_SERVICE_DATA_DIR": data_dir,
+        "AGENT_SERVICE_PROMPTS_DIR": str(REPO / "prompts"),
+        "AGENT_SERVICE_MODELS": json.dumps({"bench": {"provider": "openai", "base_url": f"{upstream_url}/v1"}}),
+    }
+    service = subprocess.Popen(
+        [sys.executable, "-m", "agent_service.cli", "serve", "--port", str(port)],
+        cwd=data_dir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_until_up(f"http://127.0.0.1:{port}/health")
+    return service

@@ -20,12 +20,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import aiohttp
-from processes import free_port, wait_until_up
+from processes import REPO, free_port, start_service, wait_until_up
 
-REPO = Path(__file__).resolve().parent.parent
 STREAMS = int(os.environ.get("BENCH_STREAMS", "64"))
 ROUNDS = 3
 
@@ -74,34 +72,22 @@ async def bench(service: str) -> None:
 
 def main() -> None:
     upstream_port, service_port = free_port(), free_port()
-    upstream_url, service_url = f"http://127.0.0.1:{upstream_port}", f"http://127.0.0.1:{service_port}"
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            **os.environ,
-            "AGENT_SERVICE_DATA_DIR": tmp,
-            "AGENT_SERVICE_PROMPTS_DIR": str(REPO / "prompts"),
-            "AGENT_SERVICE_MODELS": json.dumps({"bench": {"provider": "openai", "base_url": f"{upstream_url}/v1"}}),
-        }
-        upstream = subprocess.Popen(
-            [sys.executable, "-m", "tests.fake_openai", "--port", str(upstream_port), "--tokens", "300"],
-            cwd=REPO,
-            env=env,
-        )
-        service = subprocess.Popen(
-            [sys.executable, "-m", "agent_service.cli", "serve", "--port", str(service_port)],
-            cwd=tmp,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_until_up(f"{upstream_url}/v1/models")
-            wait_until_up(f"{service_url}/health")
-            asyncio.run(bench(service_url))
-        finally:
-            for process in (service, upstream):
-                process.terminate()
-                process.wait(timeout=30)
+    upstream_url = f"http://127.0.0.1:{upstream_port}"
+    upstream = subprocess.Popen(
+        [sys.executable, "-m", "tests.fake_openai", "--port", str(upstream_port), "--tokens", "300"], cwd=REPO
+    )
+    try:
+        wait_until_up(f"{upstream_url}/v1/models")
+        with tempfile.TemporaryDirectory() as tmp:
+            service = start_service(service_port, tmp, upstream_url)
+            try:
+                asyncio.run(bench(f"http://127.0.0.1:{service_port}"))
+            finally:
+                service.terminate()
+                service.wait(timeout=30)
+    finally:
+        upstream.terminate()
+        upstream.wait(timeout=10)
 
 
 if __name__ == "__main__":

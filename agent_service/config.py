@@ -101,12 +101,16 @@ class Settings(BaseSettings):
     agent_max_iterations: int = 6
     agent_max_execution_time: float = 120.0  # seconds
     tool_timeout: float = 30.0  # seconds, per tool call
+    # Tools that wait for a person's approval before they run (besides modules and
+    # MCP servers that ask for it), and how long they wait before it counts as a no.
+    tools_requiring_approval: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    tool_approval_timeout: float = Field(600.0, gt=0)  # seconds
 
     # sql_query tool: a read-only view of a database the operator chooses.
     sql_tool_url: str | None = None
     sql_tool_max_rows: int = 50
 
-    @field_validator("api_keys", mode="before")
+    @field_validator("api_keys", "tools_requiring_approval", mode="before")
     @classmethod
     def _split_keys(cls, value: Any) -> Any:
         if isinstance(value, str):

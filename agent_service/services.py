@@ -47,7 +47,11 @@ class Services:
             db=db,
             models=ModelRegistry(settings),
             prompts=PromptStore(settings.prompts_dir),
-            tools=ToolRegistry.load(settings.tools_dir, {NAME: lambda: knowledge_search_tool(knowledge)}),
+            tools=ToolRegistry.load(
+                settings.tools_dir,
+                {NAME: lambda: knowledge_search_tool(knowledge)},
+                requiring_approval=settings.tools_requiring_approval,
+            ),
             knowledge=knowledge,
             runs=LocalRuns(db),
         )

@@ -17,7 +17,15 @@ from langchain_core.outputs import LLMResult
 from agent_service.agents.guarded import ToolErrorObservation
 from agent_service.db.models import ToolCall, utcnow
 from agent_service.runs.answer import estimate_answer_tokens
-from agent_service.streaming.events import StreamEvent, TokenEvent, ToolEndEvent, ToolErrorEvent, ToolStartEvent
+from agent_service.runs.approvals import ApprovalGate, Decision
+from agent_service.streaming.events import (
+    StreamEvent,
+    TokenEvent,
+    ToolApprovalEvent,
+    ToolEndEvent,
+    ToolErrorEvent,
+    ToolStartEvent,
+)
 
 # Names the executor gives its own pseudo-tools.
 INVALID_TOOL = "invalid_tool"  # the model named a tool that does not exist
@@ -40,6 +48,21 @@ class AgentEventHandler(AsyncCallbackHandler):
         self._usage = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
         self._usage_estimated = False
         self._prompt_tokens: dict[UUID, int] = {}  # per model call, for models that report no usage
+
+    def watch(self, gate: ApprovalGate) -> None:
+        """Report the calls that wait at `gate`, and record how each was decided."""
+        gate.on_pending = self._approval_pending
+        gate.on_decided = self._approval_decided
+
+    def _approval_pending(self, run_id: str) -> None:
+        call, _ = self._open[UUID(run_id)]
+        self.queue.put_nowait(ToolApprovalEvent(**self.ids, run_id=run_id, tool=call.tool, input=call.input))
+
+    def _approval_decided(self, run_id: str, decision: Decision) -> None:
+        if opened := self._open.get(UUID(run_id)):
+            call = opened[0]
+            call.approval, call.approval_reason = decision.status, decision.reason or None
+            call.approval_by, call.approval_at = decision.by, decision.at
 
     def close(self) -> None:
         self.queue.put_nowait(None)

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from langchain_classic.agents import AgentExecutor, create_react_agent, create_tool_calling_agent
 from langchain_core.agents import AgentAction
@@ -24,6 +24,7 @@ from agent_service.agents.glm3_parser import GLM3_STOP_SEQUENCES, GLM3OutputPars
 from agent_service.agents.guarded import GuardedTool
 from agent_service.agents.react_parser import REACT_STOP_SEQUENCES, ReActOutputParser
 from agent_service.config import AgentStyle
+from agent_service.runs.approvals import ApprovalGate
 
 TOOL_CALLING_SYSTEM = (
     "You are a helpful assistant. Use the tools when they help answer the question; "
@@ -78,8 +79,14 @@ def build_executor(
     max_iterations: int,
     max_execution_time: float,
     tool_timeout: float,
+    approval: ApprovalGate | None = None,
+    needs_approval: Callable[[str], bool] = lambda name: False,
 ) -> AgentExecutor:
-    guarded = [GuardedTool.wrap(tool, timeout=tool_timeout) for tool in tools]
+    """The executor over `tools`; those `needs_approval` names wait at `approval` before each call."""
+    guarded = [
+        GuardedTool.wrap(tool, timeout=tool_timeout, approval=approval if needs_approval(tool.name) else None)
+        for tool in tools
+    ]
     executor = AgentExecutor(
         agent=build_agent(style, model, guarded, react_prompt),
         tools=guarded,

@@ -4,7 +4,9 @@ path, and every LangChain tool it defines at module level is registered.
 A tool is a `@tool` function, a `BaseTool` instance, or a `BaseTool`
 subclass defined in that module (built with no arguments). Names starting
 with `_` are private. A module that fails to import is reported, not fatal;
-two tools with one name are a start-up error.
+two tools with one name are a start-up error. A module that sets
+`requires_approval = True` has every call of its tools wait for a person's
+approval, as do the tools named in the setting `tools_requiring_approval`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import importlib.util
 import inspect
 import sys
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -94,17 +96,27 @@ class ToolRegistry:
         *,
         tools_dir: Path,
         builtins: Mapping[str, ToolFactory],
+        approval_by_module: set[str],
+        approval_by_setting: frozenset[str],
     ) -> None:
         self._tools = tools
         self.errors = errors
         self.tools_dir = tools_dir
         self.builtins = builtins
+        self.approval_by_module = approval_by_module
+        self.approval_by_setting = approval_by_setting
 
     @classmethod
-    def load(cls, tools_dir: Path, builtins: Mapping[str, ToolFactory] | None = None) -> ToolRegistry:
+    def load(
+        cls,
+        tools_dir: Path,
+        builtins: Mapping[str, ToolFactory] | None = None,
+        requiring_approval: Iterable[str] = (),
+    ) -> ToolRegistry:
         builtins = builtins or {}
         tools: dict[str, tuple[ToolFactory, str]] = {}
         errors: list[ToolLoadError] = []
+        approval_by_module: set[str] = set()
 
         def register(name: str, factory: ToolFactory, source: str) -> None:
             if name in tools:
@@ -120,20 +132,33 @@ class ToolRegistry:
             if path.name.startswith("_"):
                 continue
             try:
-                module_tools = _tools_in(_import_by_path(path))
+                module = _import_by_path(path)
+                module_tools = _tools_in(module)
             except Exception as exc:  # noqa: BLE001 - one broken module must not stop the service
                 errors.append(ToolLoadError(module=path.name, error=_short_error(exc)))
                 continue
             for tool in module_tools:
                 register(tool.name, lambda tool=tool: tool, path.name)
-        return cls(tools, errors, tools_dir=tools_dir, builtins=builtins)
+            if getattr(module, "requires_approval", False) is True:
+                approval_by_module.update(tool.name for tool in module_tools)
+        return cls(
+            tools,
+            errors,
+            tools_dir=tools_dir,
+            builtins=builtins,
+            approval_by_module=approval_by_module,
+            approval_by_setting=frozenset(requiring_approval),
+        )
 
     def reload(self) -> ToolRegistry:
         """The same folder and built-ins, read again."""
-        return self.load(self.tools_dir, self.builtins)
+        return self.load(self.tools_dir, self.builtins, self.approval_by_setting)
 
     def names(self) -> list[str]:
         return list(self._tools)
+
+    def needs_approval(self, name: str) -> bool:
+        return name in self.approval_by_module or name in self.approval_by_setting
 
     def get(self, name: str) -> BaseTool:
         try:
@@ -162,6 +187,8 @@ class ToolRegistry:
                     if isinstance(tool.tool_call_schema, type)
                     else tool.tool_call_schema,
                     "module": source,
+                    "source": "builtin" if source == "agent_service" else "module",
+                    "requires_approval": self.needs_approval(name),
                 }
             )
         return described

@@ -6,6 +6,9 @@ one until `done`; a finished one's from the database (runs of tokens
 merged); one a crash cut, up to its last checkpoint and a `done`.
 `POST /chat/messages/{id}/stop` ends a live answer (`done`: status
 `interrupted`, reason `stopped`); stopping a finished one changes nothing.
+`POST /chat/messages/{id}/tool_calls/{run_id}/approve|deny` answers a tool
+call that waits for a person's approval (a `tool_approval` event): it runs,
+or it ends as a `tool_error` the model reads. A second answer is a 409.
 Another key's message is a 404, as if it did not exist.
 """
 
@@ -13,16 +16,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Body, Path, Query
+from pydantic import BaseModel, Field
 
 from agent_service.api.deps import OwnerDep, ServicesDep
 from agent_service.db import answers
+from agent_service.runs.approvals import AlreadyDecidedError, Decision
 from agent_service.runs.replay import find_answer
+from agent_service.services import Services
 from agent_service.streaming.responses import sse_response
 
 router = APIRouter(prefix="/chat/messages", tags=["answers"])
 
 MessageId = Annotated[str, Path(min_length=1, max_length=64, description="The answer's `message_id`.")]
+RunId = Annotated[str, Path(min_length=1, max_length=64, description="The tool call's `run_id`.")]
+
+
+class DecisionRequest(BaseModel):
+    reason: str = Field("", max_length=2000, description="Why; a denial's reason reaches the model.")
 
 
 @router.get("/{message_id}/events")
@@ -50,3 +61,40 @@ async def stop_answer(message_id: MessageId, services: ServicesDep, owner: Owner
         "status": stored.status,
         "reason": stored.meta.get("reason"),
     }
+
+
+@router.post("/{message_id}/tool_calls/{run_id}/approve")
+async def approve_tool_call(
+    message_id: MessageId,
+    run_id: RunId,
+    services: ServicesDep,
+    owner: OwnerDep,
+    body: Annotated[DecisionRequest | None, Body()] = None,
+) -> dict[str, Any]:
+    """Let a tool call that waits for approval run."""
+    return await _decide(services, message_id, run_id, owner, Decision("approved", (body or DecisionRequest()).reason))
+
+
+@router.post("/{message_id}/tool_calls/{run_id}/deny")
+async def deny_tool_call(
+    message_id: MessageId,
+    run_id: RunId,
+    services: ServicesDep,
+    owner: OwnerDep,
+    body: Annotated[DecisionRequest | None, Body()] = None,
+) -> dict[str, Any]:
+    """Refuse a tool call that waits for approval: the model reads "denied by the user" and the reason."""
+    return await _decide(services, message_id, run_id, owner, Decision("denied", (body or DecisionRequest()).reason))
+
+
+async def _decide(
+    services: Services, message_id: str, run_id: str, owner: str | None, decision: Decision
+) -> dict[str, Any]:
+    answer = await find_answer(services, message_id=message_id, owner=owner)
+    decision.by = owner
+    if answer.live is None:  # the answer has ended: a call it made was decided already, or never asked
+        decided = await services.db.run(answers.tool_call_approval, message_id=message_id, run_id=run_id)
+        if decided:
+            raise AlreadyDecidedError(f"tool call {run_id!r} was already {decided}")
+    services.runs.decide(message_id, run_id, decision)
+    return {"message_id": message_id, "run_id": run_id, "approval": decision.status}

@@ -127,3 +127,11 @@ def stored_answer(*, session: Session, message_id: str, owner: str | None) -> St
         last_seq=row.last_seq,
         created_at=row.created_at,
     )
+
+
+def tool_call_approval(*, session: Session, message_id: str, run_id: str) -> str | None:
+    """How a saved tool call's approval was decided; None if it never waited for one."""
+    query = select(_tool_calls.c.approval).where(
+        _tool_calls.c.message_id == message_id, _tool_calls.c.run_id == run_id
+    )
+    return session.connection().execute(query).scalar()

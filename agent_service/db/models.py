@@ -80,6 +80,11 @@ class ToolCall(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column(Text))
     started_at: datetime | None = None
     ended_at: datetime | None = None
+    # A call that waited for a person: approved, denied or timed_out; why, by whom (key fingerprint), when.
+    approval: str | None = Field(default=None, max_length=16)
+    approval_reason: str | None = Field(default=None, sa_column=Column(Text))
+    approval_by: str | None = Field(default=None, max_length=64)
+    approval_at: datetime | None = None
 
 
 class ToolCallPublic(BaseModel):
@@ -93,6 +98,10 @@ class ToolCallPublic(BaseModel):
     error: str | None
     started_at: datetime | None
     ended_at: datetime | None
+    approval: str | None = None
+    approval_reason: str | None = None
+    approval_by: str | None = None
+    approval_at: datetime | None = None
 
 
 class MessagePublic(BaseModel):

@@ -25,6 +25,8 @@ async def stream_agent(
 ) -> AsyncIterator[StreamEvent]:
     """metadata, (token | tool_start | tool_end | tool_error)..., final_answer, done."""
     handler = AgentEventHandler(**turn.ids)
+    if turn.approvals is not None:
+        handler.watch(turn.approvals)
     yield MetadataEvent(
         **turn.ids, model=turn.model_name, user_message_id=turn.user_message_id, agent_style=agent_style
     )

@@ -20,8 +20,10 @@ import anyio
 
 from agent_service.db import answers
 from agent_service.db.engine import Database
+from agent_service.errors import NotFoundError
+from agent_service.runs.approvals import Decision
 from agent_service.runs.turn import Turn
-from agent_service.streaming.events import DoneEvent, ErrorEvent, StreamEvent, TokenEvent
+from agent_service.streaming.events import DoneEvent, ErrorEvent, StreamEvent, TokenEvent, ToolApprovalEvent
 from agent_service.streaming.journal import compact
 
 logger = logging.getLogger(__name__)
@@ -37,6 +39,7 @@ class LiveRun:
         self.log: list[StreamEvent] = []  # event `seq` is its index here
         self.finished = False
         self.checkpointed_seq = -1
+        self.checkpointed_status = "streaming"
         self._db = db
         self._on_end = on_end
         self._ending = False  # `done` arrived: too late to stop
@@ -54,6 +57,21 @@ class LiveRun:
         self.log.append(event)
         self._changed.set()  # wakes every follower; they check the log again
         self._changed.clear()
+        if isinstance(event, ToolApprovalEvent):
+            # A person may come looking for it now: saved `requires_action` at once, not at the next checkpoint.
+            self._saving_now = asyncio.create_task(self._save_progress())
+
+    async def _save_progress(self) -> None:
+        if progress := self.checkpoint():
+            try:
+                await self._db.run(answers.checkpoint, answers=[progress])
+            except Exception:
+                logger.warning("answer %s: progress not saved", self.message_id, exc_info=True)
+
+    @property
+    def status(self) -> str:
+        approvals = self.turn.approvals
+        return "requires_action" if approvals is not None and approvals.pending else "streaming"
 
     async def _produce(self, events: AsyncIterator[StreamEvent]) -> None:
         try:
@@ -118,11 +136,17 @@ class LiveRun:
 
     def checkpoint(self) -> dict | None:
         """The answer's progress for a checkpoint, when it has news since the last one."""
-        last = len(self.log) - 1
-        if last <= self.checkpointed_seq or self.finished:
+        last, status = len(self.log) - 1, self.status
+        if (last <= self.checkpointed_seq and status == self.checkpointed_status) or self.finished:
             return None
-        self.checkpointed_seq = last
-        return {"answer_id": self.message_id, "content": self.text(), "events": compact(self.log), "last_seq": last}
+        self.checkpointed_seq, self.checkpointed_status = last, status
+        return {
+            "answer_id": self.message_id,
+            "content": self.text(),
+            "events": compact(self.log),
+            "last_seq": last,
+            "status": status,
+        }
 
     def so_far(self, after: int = -1) -> list[StreamEvent]:
         """The events with `seq > after` that the answer has produced yet."""
@@ -173,6 +197,10 @@ class LiveRuns(Protocol):
         """Refuse new turns, give live answers `grace` seconds, then stop the rest."""
         ...
 
+    def decide(self, message_id: str, run_id: str, decision: Decision) -> None:
+        """Answer the tool call `run_id` of a live answer that waits for approval."""
+        ...
+
 
 class LocalRuns:
     """Live runs of this process. While any is live, their progress is
@@ -215,6 +243,12 @@ class LocalRuns:
         run.stop(reason)
         await run.ended()
         return True
+
+    def decide(self, message_id: str, run_id: str, decision: Decision) -> None:
+        run = self.runs.get(message_id)
+        if run is None or run.turn.approvals is None:
+            raise NotFoundError(f"no tool call {run_id!r} of message {message_id!r} is waiting for approval")
+        run.turn.approvals.decide(run_id, decision)
 
     async def shutdown(self, grace: float) -> None:
         self.draining = True

@@ -24,6 +24,7 @@ from agent_service.errors import ServiceUnavailableError
 from agent_service.memory import fit_history, history_budget
 from agent_service.runs.agent import stream_agent
 from agent_service.runs.answer import stream_answer
+from agent_service.runs.approvals import ApprovalGate
 from agent_service.runs.live import LiveRun
 from agent_service.runs.turn import Turn, begin_turn
 from agent_service.services import Services
@@ -114,6 +115,7 @@ async def start_agent_chat(services: Services, body: AgentChatRequest, *, owner:
         history_budget(context_window=model_config.context_window, max_tokens=body.max_tokens, prompt=body.query) // 2
     )  # the other half is for tool descriptions and the agent's own steps
     history = ([SystemMessage(body.system)] if body.system else []) + fit_history(turn.history, budget)
+    turn.approvals = ApprovalGate(settings.tool_approval_timeout)
     executor = build_executor(
         style=style,
         model=model,
@@ -122,6 +124,8 @@ async def start_agent_chat(services: Services, body: AgentChatRequest, *, owner:
         max_iterations=settings.agent_max_iterations,
         max_execution_time=settings.agent_max_execution_time,
         tool_timeout=settings.tool_timeout,
+        approval=turn.approvals,
+        needs_approval=services.tools.needs_approval,
     )
     inputs = {"input": body.query, "history": history_as_text(history) if style == "react" else history}
     return _run(services, body, turn, stream_agent(turn=turn, executor=executor, inputs=inputs, agent_style=style))

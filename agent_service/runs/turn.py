@@ -19,6 +19,7 @@ from sqlmodel import Session
 from agent_service.db import crud
 from agent_service.db.models import ToolCall, new_id
 from agent_service.memory import DatabaseChatMessageHistory
+from agent_service.runs.approvals import ApprovalGate
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Turn:
     message_id: str = field(default_factory=new_id)  # the answer's id
     stop_reason: str = "client_disconnected"  # why the stream is cancelled, when it is
     outcome: Outcome | None = None
+    approvals: ApprovalGate | None = None  # agent turns: tool calls waiting for a person
 
     @property
     def ids(self) -> dict[str, str]:

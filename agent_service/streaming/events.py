@@ -10,8 +10,8 @@ Wire protocol (all chat routes):
   Langchain-Chatchat 0.2 clients drop frames that do not start with `data: `.
   Keep-alive pings are comments, `: ping - <time>`, also their own chunk.
 - The JSON names its kind in `type` and its place in `seq`: 0 for
-  `metadata`, +1 per event. Kinds: metadata, token, tool_start, tool_end,
-  tool_error, docs, final_answer, error, done. Every event carries
+  `metadata`, +1 per event. Kinds: metadata, token, tool_start,
+  tool_approval, tool_end, tool_error, docs, final_answer, error, done. Every event carries
   `conversation_id` and `message_id`; a stream starts with `metadata` and
   ends with `done` (`status`, and `reason` for an interrupted answer), an
   `error` event coming before `done` when one happens.
@@ -50,6 +50,16 @@ class ToolStartEvent(StreamEvent):
     tool: str
     input: Any
     step: int | None = None
+
+
+class ToolApprovalEvent(StreamEvent):
+    """The tool call `run_id` waits for a person: approve or deny it
+    (`POST /chat/messages/{message_id}/tool_calls/{run_id}/approve|deny`)."""
+
+    type: Literal["tool_approval"] = "tool_approval"
+    run_id: str
+    tool: str
+    input: Any
 
 
 class ToolEndEvent(StreamEvent):
@@ -95,6 +105,7 @@ Event = Annotated[
     MetadataEvent
     | TokenEvent
     | ToolStartEvent
+    | ToolApprovalEvent
     | ToolEndEvent
     | ToolErrorEvent
     | DocsEvent

@@ -11,8 +11,9 @@ ignore:
   terms), so `seq` runs 0..n with no gaps, and a stream resumes after any
   `seq` it has seen (`GET /v1/chat/completions/{id}?stream=true&after=N`);
 - first chunk of a knowledge-base answer: `sources` (numbered as cited);
-- agent turns: `tool_result` ({id, output, is_error, elapsed_ms}) on the
-  chunk after each call, and the agent's own reasoning (text ReAct steps,
+- agent turns: `tool_approval` ({id, status: "pending"}) on the chunk after
+  a call that waits for a person's approval, `tool_result` ({id, output,
+  is_error, elapsed_ms}) on the chunk after each call, and the agent's own reasoning (text ReAct steps,
   GLM3 tool turns) in `delta.reasoning_content`;
 - a failed stream: a chunk with OpenAI's `error` object, then `[DONE]`;
 - an interrupted answer: `status` and `reason` on its finishing chunk.
@@ -37,6 +38,7 @@ from agent_service.streaming.events import (
     MetadataEvent,
     StreamEvent,
     TokenEvent,
+    ToolApprovalEvent,
     ToolEndEvent,
     ToolErrorEvent,
     ToolStartEvent,
@@ -178,6 +180,8 @@ class ChunkStream:
                 *self._text(self.splitter.flush()),
                 self.chunk({"tool_calls": [{**call, "function": {"name": event.tool, "arguments": arguments}}]}),
             ]
+        if isinstance(event, ToolApprovalEvent):
+            return [self.chunk({}, tool_approval={"id": event.run_id, "status": "pending"})]
         if isinstance(event, ToolEndEvent | ToolErrorEvent):
             failed = isinstance(event, ToolErrorEvent)
             result = {

@@ -94,6 +94,9 @@ export class AnswerView {
         this.trace.append(card.el);
         break;
       }
+      case 'tool_approval':
+        this.cardFor(event).askApproval(this.messageId, event.run_id);
+        break;
       case 'tool_end':
         this.cardFor(event).finish(event);
         break;

@@ -1,8 +1,10 @@
-// A tool call as a card: running (spinner) at tool_start, filled at tool_end
+// A tool call as a card: running (spinner) at tool_start, Approve and Deny
+// buttons while it waits for a person (tool_approval), filled at tool_end
 // with input, output and elapsed time, red at tool_error. Built from stream
 // events, or from a stored call after a reload.
 
-import { formatMs, h, icon, parseTime } from './dom.js';
+import { post } from './api.js';
+import { formatMs, h, icon, parseTime, toast } from './dom.js';
 
 const LONG_LINES = 8;
 const LONG_CHARS = 600;
@@ -67,7 +69,35 @@ export class ToolCard {
     this.el = h('div', { class: 'tool-card running', dataset: { runId: runId || '', tool } }, this.head, this.body);
   }
 
+  // The call waits for a person: Approve or Deny answers it for every tab that shows it.
+  askApproval(messageId, runId) {
+    const path = (verb) => `/chat/messages/${encodeURIComponent(messageId)}/tool_calls/${encodeURIComponent(runId)}/${verb}`;
+    const answer = async (verb, body) => {
+      for (const button of this.approval.querySelectorAll('button')) button.disabled = true;
+      try {
+        await post(path(verb), body);
+        this.approval.querySelector('.approval-note').textContent = verb === 'approve' ? 'Approved' : 'Denied';
+      } catch (error) {
+        toast(error.message, 'error');
+        for (const button of this.approval.querySelectorAll('button')) button.disabled = false;
+      }
+    };
+    this.approval = h('div', { class: 'tool-approval', role: 'group', 'aria-label': 'This call needs your approval' },
+      h('span', { class: 'approval-note', text: 'Waiting for your approval' }),
+      h('button', { type: 'button', class: 'btn approve-btn', text: 'Approve', onclick: () => answer('approve') }),
+      h('button', { type: 'button', class: 'btn deny-btn', text: 'Deny', onclick: () => answer('deny') }));
+    this.el.classList.add('waiting');
+    this.time.textContent = 'waiting…';
+    this.body.append(this.approval);
+  }
+
+  answered() {
+    this.approval?.remove();
+    this.el.classList.remove('waiting');
+  }
+
   finish({ output, elapsed_ms: elapsed }) {
+    this.answered();
     this.el.classList.replace('running', 'done');
     this.status.replaceChildren(icon('check', 14));
     this.status.setAttribute('aria-label', 'done');
@@ -76,6 +106,7 @@ export class ToolCard {
   }
 
   fail({ error, elapsed_ms: elapsed }) {
+    this.answered();
     this.el.classList.remove('running', 'done');
     this.el.classList.add('error');
     this.status.replaceChildren(icon('x', 14));

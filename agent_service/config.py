@@ -58,6 +58,28 @@ class ModelConfig(BaseModel):
         return "tool_calling" if self.provider == "openai" else "react"
 
 
+class McpServerConfig(BaseModel):
+    """An MCP server whose tools the agent may call."""
+
+    transport: Literal["stdio", "streamable_http"]
+    command: str | None = None  # stdio: the program, started and kept running by the service
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, str] | None = None
+    url: str | None = None  # streamable_http
+    headers: dict[str, str] = Field(default_factory=dict)
+    tools: list[str] | None = None  # an allow-list of the server's tool names; None: all
+    timeout: float | None = Field(None, gt=0)  # seconds per call; default: the setting tool_timeout
+    requires_approval: bool = False
+
+    @model_validator(mode="after")
+    def _has_an_address(self) -> McpServerConfig:
+        if self.transport == "stdio" and not self.command:
+            raise ValueError("a stdio MCP server needs a command")
+        if self.transport == "streamable_http" and not self.url:
+            raise ValueError("a streamable_http MCP server needs a url")
+        return self
+
+
 class EmbeddingsConfig(BaseModel):
     provider: Literal["local", "openai", "fake"] = "local"
     model: str | None = None
@@ -105,6 +127,7 @@ class Settings(BaseSettings):
     # MCP servers that ask for it), and how long they wait before it counts as a no.
     tools_requiring_approval: Annotated[list[str], NoDecode] = Field(default_factory=list)
     tool_approval_timeout: float = Field(600.0, gt=0)  # seconds
+    mcp_servers: dict[str, McpServerConfig] = Field(default_factory=dict)  # name -> server
 
     # sql_query tool: a read-only view of a database the operator chooses.
     sql_tool_url: str | None = None

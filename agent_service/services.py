@@ -12,6 +12,7 @@ from agent_service.db import answers
 from agent_service.db.engine import Database, create_db_engine, migrate
 from agent_service.knowledge.service import KnowledgeBaseService
 from agent_service.llm.registry import ModelRegistry
+from agent_service.mcp.tools import McpTools
 from agent_service.prompts import PromptStore
 from agent_service.runs.live import LiveRuns, LocalRuns
 
@@ -51,6 +52,7 @@ class Services:
                 settings.tools_dir,
                 {NAME: lambda: knowledge_search_tool(knowledge)},
                 requiring_approval=settings.tools_requiring_approval,
+                mcp=McpTools(settings.mcp_servers, default_timeout=settings.tool_timeout),
             ),
             knowledge=knowledge,
             runs=LocalRuns(db),

@@ -58,7 +58,7 @@ class GuardedTool(BaseTool):
 
     def _run(self, *args: Any, **kwargs: Any) -> Any:
         try:
-            return self.inner.invoke(kwargs or (args[0] if args else ""), _NO_CALLBACKS)
+            return self.inner.invoke(args[0] if args else kwargs, _NO_CALLBACKS)
         except ToolException:
             raise
         except Exception as exc:
@@ -75,7 +75,7 @@ class GuardedTool(BaseTool):
                 raise ToolException(f"{self.name} was not run: denied by {who}{because}")
         try:
             return await asyncio.wait_for(
-                self.inner.ainvoke(kwargs or (args[0] if args else ""), _NO_CALLBACKS), self.timeout
+                self.inner.ainvoke(args[0] if args else kwargs, _NO_CALLBACKS), self.timeout
             )
         except TimeoutError:
             raise ToolException(f"{self.name} timed out after {self.timeout:g} s") from None

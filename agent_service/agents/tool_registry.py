@@ -4,7 +4,8 @@ path, and every LangChain tool it defines at module level is registered.
 A tool is a `@tool` function, a `BaseTool` instance, or a `BaseTool`
 subclass defined in that module (built with no arguments). Names starting
 with `_` are private. A module that fails to import is reported, not fatal;
-two tools with one name are a start-up error. A module that sets
+two tools with one name are a start-up error. The tools of MCP servers
+(`agent_service.mcp`) stand beside the modules' everywhere. A module that sets
 `requires_approval = True` has every call of its tools wait for a person's
 approval, as do the tools named in the setting `tools_requiring_approval`.
 """
@@ -24,6 +25,7 @@ from langchain_core.tools import BaseTool
 from pydantic import BaseModel
 
 from agent_service.errors import NotFoundError, ServiceError
+from agent_service.mcp.tools import McpTools
 
 MODULE_PREFIX = "agent_service_tools"
 
@@ -98,6 +100,7 @@ class ToolRegistry:
         builtins: Mapping[str, ToolFactory],
         approval_by_module: set[str],
         approval_by_setting: frozenset[str],
+        mcp: McpTools | None = None,
     ) -> None:
         self._tools = tools
         self.errors = errors
@@ -105,6 +108,7 @@ class ToolRegistry:
         self.builtins = builtins
         self.approval_by_module = approval_by_module
         self.approval_by_setting = approval_by_setting
+        self.mcp = mcp
 
     @classmethod
     def load(
@@ -112,6 +116,7 @@ class ToolRegistry:
         tools_dir: Path,
         builtins: Mapping[str, ToolFactory] | None = None,
         requiring_approval: Iterable[str] = (),
+        mcp: McpTools | None = None,
     ) -> ToolRegistry:
         builtins = builtins or {}
         tools: dict[str, tuple[ToolFactory, str]] = {}
@@ -148,47 +153,63 @@ class ToolRegistry:
             builtins=builtins,
             approval_by_module=approval_by_module,
             approval_by_setting=frozenset(requiring_approval),
+            mcp=mcp,
         )
 
     def reload(self) -> ToolRegistry:
         """The same folder and built-ins, read again."""
-        return self.load(self.tools_dir, self.builtins, self.approval_by_setting)
+        return self.load(self.tools_dir, self.builtins, self.approval_by_setting, self.mcp)
 
-    def names(self) -> list[str]:
+    def _remote(self) -> dict[str, Any]:
+        return {name: tool for name, (tool, _) in self.mcp.tools.items()} if self.mcp else {}
+
+    def module_names(self) -> list[str]:
+        """The names of the built-in and module tools (MCP tools take other names)."""
         return list(self._tools)
 
+    def names(self) -> list[str]:
+        return [*self._tools, *self._remote()]
+
     def needs_approval(self, name: str) -> bool:
-        return name in self.approval_by_module or name in self.approval_by_setting
+        by_server = self.mcp is not None and self.mcp.needs_approval(name)
+        return by_server or name in self.approval_by_module or name in self.approval_by_setting
+
+    def problems(self) -> list[dict[str, Any]]:
+        """Modules that failed to load, MCP servers that could not be reached, MCP tools renamed."""
+        modules = [{**error.model_dump(), "source": "module"} for error in self.errors]
+        return modules + (self.mcp.errors() if self.mcp else [])
 
     def get(self, name: str) -> BaseTool:
-        try:
+        if name in self._tools:
             return self._tools[name][0]()
-        except KeyError:
-            raise NotFoundError(f"unknown tool {name!r}; available: {', '.join(self._tools) or 'none'}") from None
+        if remote := self._remote().get(name):
+            return remote
+        raise NotFoundError(f"unknown tool {name!r}; available: {', '.join(self.names()) or 'none'}")
 
     def select(self, names: list[str] | None) -> list[BaseTool]:
         """The tools an agent may use: all of them, or an allow-list (every name must exist)."""
+        remote = self._remote()
         if names is None:
-            return [factory() for factory, _ in self._tools.values()]
-        unknown = [name for name in names if name not in self._tools]
+            return [factory() for factory, _ in self._tools.values()] + list(remote.values())
+        unknown = [name for name in names if name not in self._tools and name not in remote]
         if unknown:
-            raise UnknownToolError(f"unknown tools {unknown}; available: {', '.join(self._tools) or 'none'}")
-        return [self._tools[name][0]() for name in dict.fromkeys(names)]
+            raise UnknownToolError(f"unknown tools {unknown}; available: {', '.join(self.names()) or 'none'}")
+        return [self._tools[name][0]() if name in self._tools else remote[name] for name in dict.fromkeys(names)]
 
     def describe(self) -> list[dict[str, Any]]:
-        described = []
-        for name, (factory, source) in self._tools.items():
-            tool = factory()
-            described.append(
-                {
-                    "name": name,
-                    "description": inspect.cleandoc(tool.description),
-                    "args_schema": tool.tool_call_schema.model_json_schema()
-                    if isinstance(tool.tool_call_schema, type)
-                    else tool.tool_call_schema,
-                    "module": source,
-                    "source": "builtin" if source == "agent_service" else "module",
-                    "requires_approval": self.needs_approval(name),
-                }
-            )
-        return described
+        """Every tool: name, description, argument schema, where it comes from, whether it needs approval."""
+        found = [(name, factory(), module) for name, (factory, module) in self._tools.items()]
+        found += [(name, tool, self.mcp.source(name)) for name, tool in self._remote().items() if self.mcp]
+        return [
+            {
+                "name": name,
+                "description": inspect.cleandoc(tool.description),
+                "args_schema": tool.tool_call_schema.model_json_schema()
+                if isinstance(tool.tool_call_schema, type)
+                else tool.tool_call_schema,
+                "module": module,
+                "source": module if module.startswith("mcp:") else "builtin" if module == "agent_service" else "module",
+                "requires_approval": self.needs_approval(name),
+            }
+            for name, tool, module in found
+        ]

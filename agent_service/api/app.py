@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,6 +28,8 @@ from agent_service.api.errors import install_error_handlers
 from agent_service.config import Settings, get_settings
 from agent_service.knowledge.discover import start_indexing_bases_found_on_disk
 from agent_service.long_lived import freeze_loaded_objects
+from agent_service.mcp.server import PATH as MCP_PATH
+from agent_service.mcp.server import McpEndpoint
 from agent_service.services import Services
 from agent_service.web import routes as web
 
@@ -40,9 +43,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # and the remote models' clients are built (so the first chat need not wait).
         app.state.discovery = start_indexing_bases_found_on_disk(services.knowledge)
         threading.Thread(target=services.models.connect_remote_models, name="models", daemon=True).start()
+        mcp = services.tools.mcp
+        connecting = asyncio.create_task(mcp.connect(taken=services.tools.module_names())) if mcp else None
         freeze_loaded_objects()
-        yield
+        async with mcp_endpoint.running():
+            yield
         await services.runs.shutdown(services.settings.shutdown_grace)
+        if connecting is not None:
+            connecting.cancel()
+            await mcp.close()
         await services.models.aclose()
         services.close()
 
@@ -63,4 +72,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(knowledge_bases.router, dependencies=protected)
     app.include_router(chatchat_kb.router, dependencies=protected)
     app.include_router(openai_chat.router, dependencies=protected)
+    mcp_endpoint = McpEndpoint(services)  # checks the key itself: an MCP client is not a browser
+    app.add_route(MCP_PATH, mcp_endpoint, methods=["GET", "POST", "DELETE"], include_in_schema=False)
     return app

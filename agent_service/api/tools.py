@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import anyio.to_thread
 from fastapi import APIRouter, HTTPException
 from langchain_core.tools import ToolException
 from pydantic import BaseModel, Field, ValidationError
@@ -24,8 +25,9 @@ class ToolCallRequest(BaseModel):
 
 @router.get("")
 def list_tools(services: ServicesDep) -> dict[str, Any]:
-    """Every loaded tool (name, description, argument schema, module) and the modules that failed."""
-    return {"tools": services.tools.describe(), "errors": [e.model_dump() for e in services.tools.errors]}
+    """Every tool (name, description, argument schema, `source`: builtin, module or `mcp:<server>`,
+    `requires_approval`), and what failed: modules, MCP servers, MCP tools renamed to avoid a clash."""
+    return {"tools": services.tools.describe(), "errors": services.tools.problems()}
 
 
 @router.post("/call")
@@ -48,7 +50,9 @@ async def call_tool(body: ToolCallRequest, services: ServicesDep) -> dict[str, A
 
 
 @router.post("/reload")
-def reload_tools(services: ServicesDep) -> dict[str, Any]:
-    """Read the tools dir again; a duplicate name keeps the tools already loaded."""
-    services.tools = services.tools.reload()
+async def reload_tools(services: ServicesDep) -> dict[str, Any]:
+    """Read the tools dir again and reconnect the MCP servers; a duplicate name keeps the tools already loaded."""
+    services.tools = await anyio.to_thread.run_sync(services.tools.reload)
+    if services.tools.mcp is not None:
+        await services.tools.mcp.reconnect(taken=services.tools.module_names())
     return list_tools(services)

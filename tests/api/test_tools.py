@@ -91,7 +91,7 @@ async def test_a_broken_module_is_reported_and_the_rest_load(tools_client, tools
     body = (await tools_client.post("/tools/reload")).json()
 
     assert body["errors"] == [
-        {"module": "broken.py", "error": body["errors"][0]["error"]},
+        {"module": "broken.py", "source": "module", "error": body["errors"][0]["error"]},
     ]
     assert "ModuleNotFoundError" in body["errors"][0]["error"] and "not_a_real_package" in body["errors"][0]["error"]
     assert "calculator" in [tool["name"] for tool in body["tools"]]

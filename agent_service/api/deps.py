@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlmodel import Session
 
 from agent_service.errors import AuthenticationError
 from agent_service.services import Services
@@ -26,13 +24,6 @@ async def get_services(request: Request) -> Services:
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 
-
-def get_session(services: ServicesDep) -> Iterator[Session]:
-    with services.db.session() as session:
-        yield session
-
-
-SessionDep = Annotated[Session, Depends(get_session)]
 
 _bearer = HTTPBearer(auto_error=False)
 

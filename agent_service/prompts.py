@@ -20,6 +20,7 @@ from langchain_core.prompts.string import get_template_variables
 from pydantic import PrivateAttr
 
 from agent_service.errors import UnknownPromptError
+from agent_service.knowledge.names import validate_path_component
 
 SUFFIX = ".jinja2"
 _JINJA = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=False)
@@ -57,10 +58,11 @@ class PromptStore:
         return sorted(path.name.removesuffix(SUFFIX) for path in (self.root / kind).glob(f"*{SUFFIX}"))
 
     def get(self, kind: str, name: str) -> JinjaPromptTemplate:
-        path = self.root / kind / f"{name}{SUFFIX}"
         # The name comes from a request: it must be a plain file name.
-        if not name or Path(name).name != name or name.startswith("."):
+        validate_path_component(name, "prompt")
+        if name.startswith("."):
             raise self._unknown(kind, name)
+        path = self.root / kind / f"{name}{SUFFIX}"
         try:
             stat = path.stat()
         except FileNotFoundError:

@@ -1,12 +1,19 @@
 # Two commands do all the set-up: `make serve` and `make test`.
-# Both create .venv at the repo root and install whatever is missing.
+# Both create .venv at the repo root and install whatever is missing,
+# at the versions in requirements.lock (`make lock` refreshes it).
 
 VENV   := .venv
 PYTHON := $(VENV)/bin/python
 PIP    := $(PYTHON) -m pip
 STAMP  := $(VENV)/.installed
+LOCK   := requirements.lock
+TORCH  := torch==2.13.0
+# Where this kind of machine keeps its CPU build of torch (pip's find-links;
+# uv reads no pip configuration, so it is told).
+TORCH_WHEELS ?= /opt/wheels
+UV     := uv==0.13.9
 
-.PHONY: install vendor test-deps serve test lint bench clean
+.PHONY: install vendor test-deps serve test lint bench lock clean
 
 $(PYTHON):
 	python3 -m venv $(VENV)

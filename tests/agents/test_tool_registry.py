@@ -11,9 +11,7 @@ from fastapi import FastAPI
 from agent_service.agents.knowledge_tool import NAME
 
 
-async def test_selecting_the_knowledge_tool_lets_the_loop_serve_while_the_database_is_slow(
-    app: FastAPI, monkeypatch
-):
+async def test_selecting_the_knowledge_tool_lets_the_loop_serve_while_the_database_is_slow(app: FastAPI, monkeypatch):
     knowledge = app.state.services.knowledge
     list_bases = knowledge.list
     listed_in: list[threading.Thread] = []

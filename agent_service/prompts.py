@@ -41,7 +41,8 @@ class JinjaPromptTemplate(StringPromptTemplate):
         self._compiled = _JINJA.from_string(self.template)
 
     def format(self, **kwargs: Any) -> str:
-        return self._compiled.render(**self._merge_partial_and_user_variables(**kwargs))
+        partials = {name: value() if callable(value) else value for name, value in self.partial_variables.items()}
+        return self._compiled.render(**{**partials, **kwargs})
 
     @property
     def _prompt_type(self) -> str:

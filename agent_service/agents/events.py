@@ -9,6 +9,8 @@ import time
 from typing import Any
 from uuid import UUID
 
+from langchain_classic.agents.agent import ExceptionTool
+from langchain_classic.agents.tools import InvalidTool
 from langchain_core.callbacks import AsyncCallbackHandler
 from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.messages.utils import count_tokens_approximately
@@ -27,9 +29,9 @@ from agent_service.streaming.events import (
     ToolStartEvent,
 )
 
-# Names the executor gives its own pseudo-tools.
-INVALID_TOOL = "invalid_tool"  # the model named a tool that does not exist
-PARSE_ERROR_TOOL = "_Exception"  # the model's output could not be parsed
+# Names the executor gives its own pseudo-tools, read from langchain-classic's own classes.
+INVALID_TOOL = InvalidTool().name  # the model named a tool that does not exist
+PARSE_ERROR_TOOL = ExceptionTool().name  # the model's output could not be parsed
 
 
 class AgentEventHandler(AsyncCallbackHandler):

@@ -56,16 +56,21 @@ def _chat_prompt(system: str) -> ChatPromptTemplate:
 def build_agent(
     style: AgentStyle, model: BaseChatModel, tools: Sequence[BaseTool], react_prompt: StringPromptTemplate
 ) -> Runnable:
+    tool_names = [tool.name for tool in tools]
     if style == "react":
         return create_react_agent(
-            model, tools, react_prompt, output_parser=ReActOutputParser(), stop_sequence=REACT_STOP_SEQUENCES
+            model,
+            tools,
+            react_prompt,
+            output_parser=ReActOutputParser(tool_names=tool_names),
+            stop_sequence=REACT_STOP_SEQUENCES,
         )
     if style == "glm3":
         return (
             RunnablePassthrough.assign(agent_scratchpad=lambda x: glm3_scratchpad(x["intermediate_steps"]))
             | _chat_prompt(glm3_system_prompt(tools))
             | model.bind(stop=GLM3_STOP_SEQUENCES)
-            | GLM3OutputParser()
+            | GLM3OutputParser(tool_names=tool_names)
         )
     return create_tool_calling_agent(model, tools, _chat_prompt(TOOL_CALLING_SYSTEM))
 

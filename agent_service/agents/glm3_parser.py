@@ -9,9 +9,12 @@ line, then a code block with a ``tool_call(...)`` expression::
     ```
 
 Served through an OpenAI-compatible API the special tokens may or may not
-survive, and some servers re-encode the call as JSON
-(``{"name": "calculator", "parameters": {...}}``). All of these are parsed
-here; anything else is the final answer. The ``tool_call`` arguments are read
+survive, and some servers (and models) write the call as a JSON blob, often
+in a code fence (``{"name": "calculator", "parameters": {...}}``, or the
+ReAct style's ``{"action": ..., "action_input": ...}``; a blob whose action
+is "Final Answer" is the answer). All of these are parsed here; anything
+else is the final answer. A tool name that differs from a registered one
+only in case, spaces, hyphens or underscores is read as that tool. The ``tool_call`` arguments are read
 with ``ast`` (parse, then ``literal_eval`` per keyword value): model output is
 never executed.
 """
@@ -28,9 +31,16 @@ from langchain_classic.agents import AgentOutputParser
 from langchain_core.agents import AgentAction, AgentFinish
 from langchain_core.exceptions import OutputParserException
 from langchain_core.tools import BaseTool
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from agent_service.agents.react_parser import action_from_dict, clean_tool_name, close_truncated, parse_json_object
+from agent_service.agents.react_parser import (
+    clean_tool_name,
+    close_truncated,
+    final_answer,
+    find_json_action,
+    is_final_answer,
+    registered_name,
+)
 
 # ChatGLM3 ends its turn by emitting the role token of whoever speaks next.
 GLM3_STOP_SEQUENCES: list[str] = ["<|observation|>", "<|user|>"]
@@ -41,7 +51,6 @@ _SPECIAL_TOKEN_RE = re.compile(r"<\|(?:assistant|observation|user|system|endofte
 # Text after these tokens belongs to a turn the model should not have written.
 _TURN_END_RE = re.compile(r"<\|(?:observation|user)\|>")
 _TOOL_CALL_RE = re.compile(r"\btool_call\s*\(")
-_LEADING_JSON_RE = re.compile(r"(?:```[ \t]*\w*[ \t]*\n)?\s*\{")
 # A metadata line: a bare tool name, nothing else on the line.
 _TOOL_NAME_RE = re.compile(r"^[`'\"\[]*[\w][\w.\-]*[`'\"\]]*$")
 # JSON spellings a model may use inside tool_call(...), read as Python names.
@@ -56,6 +65,8 @@ class GLM3OutputParser(AgentOutputParser):
     so the executor should run with ``handle_parsing_errors=True``.
     """
 
+    tool_names: list[str] = Field(default_factory=list, description="The registered tools, to match loose names.")
+
     def parse(self, text: str) -> AgentAction | AgentFinish:
         cleaned = _clean(text)
 
@@ -69,13 +80,14 @@ class GLM3OutputParser(AgentOutputParser):
                     llm_output=text,
                     send_to_llm=True,
                 )
-            return AgentAction(name, parse_tool_call(cleaned[call.start() :]), cleaned)
+            tool_input = parse_tool_call(cleaned[call.start() :])
+            return AgentAction(registered_name(name, self.tool_names), tool_input, cleaned)
 
-        # Servers that re-encode the call as JSON put it first, sometimes fenced.
-        data = parse_json_object(cleaned) if _LEADING_JSON_RE.match(cleaned) else None
-        action = action_from_dict(data) if data is not None else None
-        if action is not None:
-            return AgentAction(action[0], action[1], cleaned)
+        blob = find_json_action(cleaned)
+        if blob is not None:
+            if is_final_answer(blob.name):
+                return final_answer(blob.tool_input, text)
+            return AgentAction(registered_name(blob.name, self.tool_names), blob.tool_input, cleaned)
 
         return AgentFinish({"output": cleaned}, text)
 

@@ -2,6 +2,8 @@
 
 Built afresh each time it is used, so its description lists the knowledge
 bases (and what each holds) as they are now, and the model can pick one.
+Building it reads the database: code on the event loop builds it in a worker
+thread (`ToolRegistry.aselect`).
 """
 
 from __future__ import annotations

@@ -15,10 +15,11 @@ Decisions worth knowing:
   taken and everything from the first label after the action's input (a
   hallucinated ``Observation:``, a second ``Action:``, the ``Final Answer:``)
   is dropped, also from the log the executor replays to the model.
-* Unknown tool names are not this parser's business. It returns the action
-  as written; ``AgentExecutor`` answers an unknown name with an
-  ``InvalidTool`` observation listing the valid tools, which is the most
-  useful feedback the model can get.
+* A tool name that differs from a registered one only in case, spaces,
+  hyphens or underscores (``Unit Converter`` for ``unit_converter``) is
+  read as that tool. Other unknown names are returned as written;
+  ``AgentExecutor`` answers them with an ``InvalidTool`` observation listing
+  the valid tools, which is the most useful feedback the model can get.
 * A reply with no action at all is a final answer (the whole text).
 * A reply that starts an action but names no tool raises
   ``OutputParserException(send_to_llm=True)`` with a corrective observation,
@@ -38,6 +39,7 @@ from typing import Any
 from langchain_classic.agents import AgentOutputParser
 from langchain_core.agents import AgentAction, AgentFinish
 from langchain_core.exceptions import OutputParserException
+from pydantic import Field
 
 # The executor should stop generation here, so the model cannot invent tool
 # results. Kept to two entries: OpenAI-compatible servers accept at most four.
@@ -77,8 +79,8 @@ _BRACKET_CALL_RE = re.compile(r"^([\w.\-]+)\s*\[(.*)\]$", re.DOTALL)
 # LangChain JSON agent, OpenAI function calling and ChatGLM3 conventions.
 _NAME_KEYS = ("action", "name", "tool", "tool_name")
 _INPUT_KEYS = ("action_input", "arguments", "parameters", "args", "tool_input", "input")
-# Tool names that mean "no tool": the model is answering.
-_FINISH_NAMES = {"final answer", "final_answer", "finalanswer", "finish", "最终答案"}
+# Tool names that mean "no tool": the model is answering (compared by `_name_key`).
+_FINISH_NAMES = {"finalanswer", "finish", "最终答案"}
 _NO_TOOL_NAMES = {"", "none", "null", "n/a", "na", "no action", "nothing", "无"}
 # Characters wrapped around tool names: quotes, backticks, brackets, bold, punctuation.
 _NAME_WRAPPERS = "`'\"“”‘’[]()<>{}*.,:;。：，； \t"
@@ -106,11 +108,13 @@ class ReActOutputParser(AgentOutputParser):
     model with ``stop=REACT_STOP_SEQUENCES``.
     """
 
+    tool_names: list[str] = Field(default_factory=list, description="The registered tools, to match loose names.")
+
     def parse(self, text: str) -> AgentAction | AgentFinish:
         labels = _find_labels(text)
         final = _first(labels, "final_answer")
         action_label = _first(labels, "action")
-        blob = _find_json_action(text)
+        blob = find_json_action(text)
 
         # The action starts at the earlier of an "Action:" label and a JSON blob.
         action_start: int | None = None
@@ -132,10 +136,8 @@ class ReActOutputParser(AgentOutputParser):
                 raise _format_error(text, "Invalid Format: Missing 'Action:' before 'Action Input:'.")
             return AgentFinish({"output": _strip_leading_thought(text)}, text)
 
-        if name.lower() in _FINISH_NAMES:
-            # {"action": "Final Answer", "action_input": "..."} is the JSON agent's finish.
-            output = tool_input if isinstance(tool_input, str) else json.dumps(tool_input, ensure_ascii=False)
-            return AgentFinish({"output": output}, text)
+        if is_final_answer(name):
+            return final_answer(tool_input, text)
         if name.lower() in _NO_TOOL_NAMES:
             if final is not None:  # "Action: None ... Final Answer: ..."
                 return AgentFinish({"output": text[final.end :].strip()}, text)
@@ -144,11 +146,35 @@ class ReActOutputParser(AgentOutputParser):
                 "Invalid Format: 'Action:' must name one of the tools. "
                 "If no tool is needed, write 'Final Answer:' followed by the answer.",
             )
-        return AgentAction(name, tool_input, text[:cut].rstrip())
+        return AgentAction(registered_name(name, self.tool_names), tool_input, text[:cut].rstrip())
 
     @property
     def _type(self) -> str:
         return "react-forgiving"
+
+
+def _name_key(name: str) -> str:
+    return re.sub(r"[\s_\-]+", "", name).casefold()
+
+
+def registered_name(name: str, tool_names: list[str]) -> str:
+    """The registered tool `name` means when it differs only in case, spaces, hyphens or
+    underscores (``Unit-Converter`` -> ``unit_converter``); otherwise `name` as written."""
+    if name in tool_names:
+        return name
+    matches = [tool for tool in tool_names if _name_key(tool) == _name_key(name)]
+    return matches[0] if len(matches) == 1 else name
+
+
+def is_final_answer(name: str) -> bool:
+    """Whether an action's name means "no tool, this is the answer" (``Final Answer``, ``final_answer``)."""
+    return _name_key(name) in _FINISH_NAMES
+
+
+def final_answer(tool_input: str | dict[str, Any], log: str) -> AgentFinish:
+    """{"action": "Final Answer", "action_input": "..."}: the JSON agent's way to finish."""
+    output = tool_input if isinstance(tool_input, str) else json.dumps(tool_input, ensure_ascii=False)
+    return AgentFinish({"output": output}, log)
 
 
 def parse_tool_input(raw: str) -> str | dict[str, Any]:
@@ -282,7 +308,7 @@ def _read_labelled_action(text: str, action: _Label, labels: list[_Label]) -> tu
         raw_input = text[input_label.end : cut]
 
     # "Action:" followed by a JSON blob (LangChain's structured chat format).
-    blob = _find_json_action(value)
+    blob = find_json_action(value)
     if blob is not None:
         if raw_input is not None and blob.tool_input == "":
             return blob.name, parse_tool_input(raw_input), cut
@@ -301,7 +327,7 @@ def _read_labelled_action(text: str, action: _Label, labels: list[_Label]) -> tu
     return clean_tool_name(first_line), parse_tool_input(raw_input), cut
 
 
-def _find_json_action(text: str) -> _JsonAction | None:
+def find_json_action(text: str) -> _JsonAction | None:
     """Find the first JSON action blob: fenced, or a ``{`` that starts a line."""
     found: list[_JsonAction] = []
     for match in _FENCE_RE.finditer(text):

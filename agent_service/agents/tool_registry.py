@@ -21,6 +21,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import anyio.to_thread
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel
 
@@ -195,6 +196,15 @@ class ToolRegistry:
         if unknown:
             raise UnknownToolError(f"unknown tools {unknown}; available: {', '.join(self.names()) or 'none'}")
         return [self._tools[name][0]() if name in self._tools else remote[name] for name in dict.fromkeys(names)]
+
+    async def aselect(self, names: list[str] | None) -> list[BaseTool]:
+        """`select` in a worker thread, for code on the event loop: a built-in's factory
+        may read the database (the knowledge tool lists the bases in its description)."""
+        return await anyio.to_thread.run_sync(self.select, names)
+
+    async def aget(self, name: str) -> BaseTool:
+        """`get` in a worker thread, like `aselect`."""
+        return await anyio.to_thread.run_sync(self.get, name)
 
     def describe(self) -> list[dict[str, Any]]:
         """Every tool: name, description, argument schema, where it comes from, whether it needs approval."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel
 
-from agent_service.api.deps import OwnerDep, SessionDep
+from agent_service.api.deps import OwnerDep, ServicesDep
 from agent_service.api.schemas import ConversationCreate, ConversationRename
 from agent_service.db import crud
 from agent_service.db.models import ConversationPublic, MessagePublic
@@ -21,21 +21,21 @@ class ConversationPage(BaseModel):
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ConversationPublic)
-def create_conversation(body: ConversationCreate, session: SessionDep, owner: OwnerDep):
-    return crud.create_conversation(session=session, title=body.title, chat_type=body.chat_type, owner=owner)
+async def create_conversation(body: ConversationCreate, services: ServicesDep, owner: OwnerDep):
+    return await services.db.run(crud.create_conversation, title=body.title, chat_type=body.chat_type, owner=owner)
 
 
 @router.get("", response_model=ConversationPage)
-def list_conversations(
-    session: SessionDep,
+async def list_conversations(
+    services: ServicesDep,
     owner: OwnerDep,
     limit: int = Query(20, ge=1, le=200),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=2**62),
     q: str = Query("", max_length=200, description="Only titles containing this text (any case)."),
 ):
     """Newest first (by last activity)."""
-    items, total = crud.list_conversations(
-        session=session, limit=limit, offset=offset, owner=owner, title_contains=q.strip()
+    items, total = await services.db.run(
+        crud.list_conversations, limit=limit, offset=offset, owner=owner, title_contains=q.strip()
     )
     return ConversationPage(
         items=[ConversationPublic.model_validate(c, from_attributes=True) for c in items],
@@ -46,22 +46,24 @@ def list_conversations(
 
 
 @router.get("/{conversation_id}", response_model=ConversationPublic)
-def get_conversation(conversation_id: str, session: SessionDep, owner: OwnerDep):
-    return crud.get_conversation(session=session, conversation_id=conversation_id, owner=owner)
+async def get_conversation(conversation_id: str, services: ServicesDep, owner: OwnerDep):
+    return await services.db.run(crud.get_conversation, conversation_id=conversation_id, owner=owner)
 
 
 @router.patch("/{conversation_id}", response_model=ConversationPublic)
-def rename_conversation(conversation_id: str, body: ConversationRename, session: SessionDep, owner: OwnerDep):
-    return crud.rename_conversation(session=session, conversation_id=conversation_id, title=body.title, owner=owner)
+async def rename_conversation(conversation_id: str, body: ConversationRename, services: ServicesDep, owner: OwnerDep):
+    return await services.db.run(
+        crud.rename_conversation, conversation_id=conversation_id, title=body.title, owner=owner
+    )
 
 
 @router.delete("/{conversation_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_conversation(conversation_id: str, session: SessionDep, owner: OwnerDep) -> Response:
-    crud.delete_conversation(session=session, conversation_id=conversation_id, owner=owner)
+async def delete_conversation(conversation_id: str, services: ServicesDep, owner: OwnerDep) -> Response:
+    await services.db.run(crud.delete_conversation, conversation_id=conversation_id, owner=owner)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{conversation_id}/messages", response_model=list[MessagePublic])
-def list_messages(conversation_id: str, session: SessionDep, owner: OwnerDep):
+async def list_messages(conversation_id: str, services: ServicesDep, owner: OwnerDep):
     """Every message in order, with status, metadata, feedback and tool calls."""
-    return crud.list_messages(session=session, conversation_id=conversation_id, owner=owner)
+    return await services.db.run(crud.list_messages, conversation_id=conversation_id, owner=owner)

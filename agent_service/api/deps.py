@@ -8,13 +8,12 @@ load waits for the GIL behind every busy stream.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlmodel import Session
 
 from agent_service.errors import AuthenticationError
 from agent_service.services import Services
@@ -26,13 +25,6 @@ async def get_services(request: Request) -> Services:
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 
-
-def get_session(services: ServicesDep) -> Iterator[Session]:
-    with services.db.session() as session:
-        yield session
-
-
-SessionDep = Annotated[Session, Depends(get_session)]
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -51,15 +43,53 @@ async def authenticate(
     With `api_keys` set, every request needs `Authorization: Bearer <key>`;
     keys are compared in constant time, each one, so timing tells nothing.
     """
-    keys = services.settings.api_keys
+    return check_key(services.settings.api_keys, credentials.credentials if credentials else "")
+
+
+def check_key(keys: list[str], offered: str) -> str | None:
+    """The owner id of the `offered` key; AuthenticationError if keys are set and it is none of them."""
     if not keys:
         return None
-    offered = credentials.credentials if credentials else ""
     matches = [secrets.compare_digest(offered.encode(), key.encode()) for key in keys]
     if not any(matches):
         reason = "invalid API key" if offered else "missing API key"
         raise AuthenticationError(f"{reason}: send the header Authorization: Bearer <key>")
     return key_fingerprint(offered)
+
+
+async def refused_key(request: Request) -> AuthenticationError | None:
+    """For a request refused before its dependencies ran (a body that does not parse):
+    the AuthenticationError its route would have answered, if it needs a key it lacks.
+    Without a valid key a caller learns nothing about a route, not even how it reads bodies."""
+    if not _needs_key(request):
+        return None
+    credentials = await _bearer(request)
+    try:
+        check_key(request.app.state.services.settings.api_keys, credentials.credentials if credentials else "")
+    except AuthenticationError as exc:
+        return exc
+    return None
+
+
+def _path_pattern(template: str) -> re.Pattern[str]:
+    """`/conversations/{id}` -> a pattern that matches `/conversations/<anything>`."""
+    parts = re.split(r"(\{[^}]+\})", template)
+    return re.compile("^" + "".join(".+" if part.startswith("{") else re.escape(part) for part in parts) + "$")
+
+
+def _needs_key(request: Request) -> bool:
+    """Whether the app's OpenAPI schema gives the request's route a security requirement."""
+    state = request.app.state
+    if not hasattr(state, "secured_operations"):
+        state.secured_operations = [
+            (method.upper(), _path_pattern(path))
+            for path, operations in request.app.openapi()["paths"].items()
+            for method, operation in operations.items()
+            if operation.get("security")
+        ]
+    return any(
+        method == request.method and pattern.match(request.url.path) for method, pattern in state.secured_operations
+    )
 
 
 # The caller's owner id (None: auth off, every conversation is visible).

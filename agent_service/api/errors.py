@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from agent_service.api.deps import refused_key
 from agent_service.errors import AuthenticationError, ServiceError
 
 OPENAI_PREFIX = "/v1/"
@@ -63,18 +64,26 @@ def _respond(
     return JSONResponse(jsonable_encoder(body, custom_encoder={Exception: str}), status_code, headers=headers)
 
 
+def _service_error_response(request: Request, exc: ServiceError) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
+    return _respond(request, exc.status_code, str(exc), code=exc.code, param=exc.param, headers=headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
-        return _respond(request, exc.status_code, str(exc), code=exc.code, param=exc.param, headers=headers)
+        return _service_error_response(request, exc)
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code < 500 and (refused := await refused_key(request)):
+            return _service_error_response(request, refused)
         return _respond(request, exc.status_code, str(exc.detail), code=None, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if refused := await refused_key(request):
+            return _service_error_response(request, refused)
         # OpenAI answers a malformed body with 400; the other routes keep FastAPI's 422.
         openai_route = request.url.path.startswith(OPENAI_PREFIX)
         loc = tuple(exc.errors()[0].get("loc", ())) if exc.errors() else ()

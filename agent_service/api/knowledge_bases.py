@@ -7,6 +7,7 @@ threads so the service keeps answering while a base is being indexed.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from typing import Annotated, Any, TypeVar
 
 import anyio.to_thread
@@ -17,7 +18,7 @@ from pydantic import BaseModel, Field
 from agent_service.api.deps import ServicesDep
 from agent_service.knowledge.models import FileResult, KnowledgeBasePublic, KnowledgeFilePublic, SearchHit
 from agent_service.knowledge.service import KnowledgeBaseService
-from agent_service.knowledge.splitter import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
+from agent_service.knowledge.splitter import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE
 from agent_service.streaming.progress import ProgressDone, with_progress
 from agent_service.streaming.responses import sse_response
 
@@ -79,12 +80,23 @@ async def read_uploads(files: list[UploadFile]) -> list[tuple[str, bytes]]:
     return [(upload.filename or "", await upload.read()) for upload in files]
 
 
-def _indexing(service: KnowledgeBaseService, method: str, **kwargs: Any) -> AsyncIterator[Any]:
-    """Progress events, then `done` with the per-file results."""
+async def _indexing(service: KnowledgeBaseService, method: str, **kwargs: Any) -> AsyncIterator[Any]:
+    """Progress events, then `done` with the per-file results.
+
+    Awaited before the response starts: the service checks the whole request
+    before its first report, so a refusal is a 4xx, not a stream cut short.
+    """
+    work = with_progress(lambda report: getattr(service, method)(progress=report, **kwargs))
+    first = await anext(work)
+
+    def event(item: Any) -> BaseModel:
+        return item if isinstance(item, BaseModel) else ProgressDone(results=item)
 
     async def events() -> AsyncIterator[Any]:
-        async for item in with_progress(lambda report: getattr(service, method)(progress=report, **kwargs)):
-            yield item if isinstance(item, BaseModel) else ProgressDone(results=item)
+        async with aclosing(work):
+            yield event(first)
+            async for item in work:
+                yield event(item)
 
     return events()
 
@@ -95,8 +107,10 @@ async def upload_files(
     services: ServicesDep,
     files: Annotated[list[UploadFile], File(description="One or more files.")],
     override: Annotated[bool, Form()] = False,
-    chunk_size: Annotated[int, Form()] = DEFAULT_CHUNK_SIZE,
-    chunk_overlap: Annotated[int, Form()] = DEFAULT_CHUNK_OVERLAP,
+    chunk_size: Annotated[int, Form(ge=1, le=MAX_CHUNK_SIZE)] = DEFAULT_CHUNK_SIZE,
+    chunk_overlap: Annotated[int, Form(ge=0, lt=MAX_CHUNK_SIZE, description="Less than chunk_size.")] = (
+        DEFAULT_CHUNK_OVERLAP
+    ),
     stream: Annotated[bool, Form(description="Stream progress as SSE.")] = False,
 ):
     """Store and index files; each succeeds or fails alone (`status`, `reason`)."""
@@ -109,7 +123,7 @@ async def upload_files(
         chunk_overlap=chunk_overlap,
     )
     if stream:
-        return sse_response(_indexing(services.knowledge, "add_files", **kwargs))
+        return sse_response(await _indexing(services.knowledge, "add_files", **kwargs))
     return await run(services.knowledge.add_files, **kwargs)
 
 
@@ -134,7 +148,7 @@ async def delete_file(kb: str, file_name: str, services: ServicesDep) -> Respons
 async def reindex(kb: str, services: ServicesDep):
     """Rebuild the indexes from the files in the base's folder; SSE progress (total, done, current file)."""
     await run(services.knowledge.get, name=kb)
-    return sse_response(_indexing(services.knowledge, "reindex", name=kb))
+    return sse_response(await _indexing(services.knowledge, "reindex", name=kb))
 
 
 @router.post("/{kb}/search", response_model=list[SearchHit])

@@ -33,7 +33,7 @@ def list_tools(services: ServicesDep) -> dict[str, Any]:
 @router.post("/call")
 async def call_tool(body: ToolCallRequest, services: ServicesDep) -> dict[str, Any]:
     """Run one tool with the given input and return its output."""
-    tool = services.tools.get(body.name)
+    tool = await services.tools.aget(body.name)
     timeout = services.settings.tool_timeout
     try:
         output = await asyncio.wait_for(tool.ainvoke(body.tool_input), timeout)

@@ -8,6 +8,7 @@ from sqlalchemy import bindparam, delete, func, insert, update
 from sqlmodel import Session, col, select
 
 from agent_service.db.models import (
+    LIVE_STATUSES,
     Conversation,
     Message,
     MessagePublic,
@@ -45,6 +46,11 @@ def _visible(row: Any, conversation_id: str, owner: str | None) -> Any:
     return row
 
 
+def _owned_by(owner: str | None) -> list[Any]:
+    """The WHERE clause that keeps another owner's conversations out (none with auth off)."""
+    return [] if owner is None else [col(Conversation.owner) == owner]
+
+
 def _not_found(conversation_id: str) -> NotFoundError:
     return NotFoundError(f"conversation {conversation_id!r} not found")
 
@@ -74,21 +80,33 @@ def list_conversations(
 def rename_conversation(
     *, session: Session, conversation_id: str, title: str, owner: str | None = None
 ) -> Conversation:
-    conversation = get_conversation(session=session, conversation_id=conversation_id, owner=owner)
-    conversation.title = title
-    conversation.updated_at = utcnow()
-    session.add(conversation)
+    """One UPDATE: a conversation deleted a moment ago, or another owner's, is a 404."""
+    statement = (
+        update(Conversation)
+        .where(col(Conversation.id) == conversation_id, *_owned_by(owner))
+        .values(title=title, updated_at=utcnow())
+        .returning(Conversation)
+    )
+    conversation = session.exec(statement).scalars().first()  # type: ignore[call-overload]
+    if conversation is None:
+        raise _not_found(conversation_id)
     session.commit()
     return conversation
 
 
 def delete_conversation(*, session: Session, conversation_id: str, owner: str | None = None) -> None:
-    """Delete a conversation with its messages and their tool calls, in one transaction."""
-    get_conversation(session=session, conversation_id=conversation_id, owner=owner)
-    message_ids = select(Message.id).where(Message.conversation_id == conversation_id)
-    session.exec(delete(ToolCall).where(col(ToolCall.message_id).in_(message_ids)))
-    session.exec(delete(Message).where(col(Message.conversation_id) == conversation_id))
-    session.exec(delete(Conversation).where(col(Conversation.id) == conversation_id))
+    """Delete a conversation with its messages and their tool calls, in one transaction;
+    one deleted a moment ago (or another owner's) is a 404 and nothing is deleted."""
+    visible = select(Conversation.id).where(col(Conversation.id) == conversation_id, *_owned_by(owner))
+    message_ids = select(Message.id).where(col(Message.conversation_id).in_(visible))
+    session.exec(delete(ToolCall).where(col(ToolCall.message_id).in_(message_ids)))  # type: ignore[call-overload]
+    session.exec(delete(Message).where(col(Message.conversation_id).in_(visible)))  # type: ignore[call-overload]
+    deleted = session.exec(  # type: ignore[call-overload]
+        delete(Conversation).where(col(Conversation.id) == conversation_id, *_owned_by(owner))
+    )
+    if not deleted.rowcount:
+        session.rollback()
+        raise _not_found(conversation_id)
     session.commit()
 
 
@@ -108,17 +126,17 @@ def list_messages(*, session: Session, conversation_id: str, owner: str | None =
     return [MessagePublic.from_row(m, calls_by_message.get(m.id, [])) for m in messages]
 
 
-def set_feedback(*, session: Session, message_id: str, score: int, reason: str, owner: str | None = None) -> Message:
-    message = session.exec(select(Message).where(Message.id == message_id)).first()
-    conversation = session.get(Conversation, message.conversation_id) if message else None
-    if message is None or conversation is None or (owner is not None and conversation.owner != owner):
+def set_feedback(*, session: Session, message_id: str, score: int, reason: str, owner: str | None = None) -> None:
+    """One UPDATE: a message deleted a moment ago, or in another owner's conversation, is a 404."""
+    visible = select(Conversation.id).where(*_owned_by(owner))
+    statement = (
+        update(Message)
+        .where(col(Message.id) == message_id, col(Message.conversation_id).in_(visible))
+        .values(feedback_score=score, feedback_reason=reason, updated_at=utcnow())
+    )
+    if not session.exec(statement).rowcount:  # type: ignore[call-overload]
         raise NotFoundError(f"message {message_id!r} not found")
-    message.feedback_score = score
-    message.feedback_reason = reason
-    message.updated_at = utcnow()
-    session.add(message)
     session.commit()
-    return message
 
 
 # A chat turn's own reads and writes are SQLAlchemy Core statements on the
@@ -134,12 +152,38 @@ _OWNER_AND_TITLE = select(_conversations.c.owner, _conversations.c.title).where(
 _INSERT_CONVERSATION = insert(_conversations)
 _TOUCH_CONVERSATION = update(_conversations).where(_conversations.c.id == bindparam("conversation_id"))
 _INSERT_MESSAGE = insert(_messages)
+# History reads only the two columns it needs: no metadata JSON decoded, no row objects.
+# An answer that failed before its first token has nothing for the model to read, and
+# one still being written is not history yet.
+_LATEST_HISTORY = (
+    select(_messages.c.role, _messages.c.content)
+    .where(
+        _messages.c.conversation_id == bindparam("conversation_id"),
+        _messages.c.role.in_(("user", "assistant")),
+        _messages.c.content != "",
+        _messages.c.status.not_in(LIVE_STATUSES),
+    )
+    .order_by(_messages.c.seq.desc())
+    .limit(bindparam("limit"))
+)
 
 
 def conversation_title(*, session: Session, conversation_id: str, owner: str | None = None) -> str:
     """The title of a conversation the caller may see; NotFoundError otherwise."""
     row = session.connection().execute(_OWNER_AND_TITLE, {"conversation_id": conversation_id}).first()
     return _visible(row, conversation_id, owner).title
+
+
+def last_turns(*, session: Session, conversation_id: str, turns: int) -> list[tuple[str, str]]:
+    """(role, content) of the last `turns` question/answer pairs, oldest first, starting on a question."""
+    if turns <= 0:
+        return []
+    params = {"conversation_id": conversation_id, "limit": 2 * turns}
+    rows = [(role, content) for role, content in session.connection().execute(_LATEST_HISTORY, params)]
+    rows.reverse()
+    while rows and rows[0][0] != "user":
+        rows.pop(0)
+    return rows
 
 
 def add_user_message(

@@ -1,9 +1,11 @@
-"""Names of knowledge bases and files, and where each one lives on disk.
+"""Names that become paths, and where each knowledge base and file lives on disk.
 
-A name becomes one path component under the KB root, so anything that could
-climb out of its folder or hide in it is refused before a path is built:
-separators, `.`/`..`, NUL and other control characters, and leading or
-trailing spaces (an easy way to make two names that look the same).
+Every name a request gives that becomes a path component (a knowledge base,
+a file, a prompt template) passes `validate_path_component` first: anything
+that could climb out of its folder, hide in it or break the file system call
+is refused before a path is built: separators, `.`/`..`, NUL and other
+control characters, and leading or trailing spaces (an easy way to make two
+names that look the same).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ KB_NAME_MAX_CHARS = 100
 FILE_NAME_MAX_BYTES = 255  # the usual file-system limit for one path component
 
 
-def _check_component(name: str, what: str) -> str:
+def validate_path_component(name: str, what: str) -> str:
+    """`name`, if it is safe as one path component; InvalidNameError (a 400) saying why if not."""
     if not isinstance(name, str) or not name or not name.strip():
         raise InvalidNameError(f"{what} name must not be empty")
     if name != name.strip():
@@ -31,14 +34,14 @@ def _check_component(name: str, what: str) -> str:
 
 
 def validate_kb_name(name: str) -> str:
-    _check_component(name, "knowledge base")
+    validate_path_component(name, "knowledge base")
     if len(name) > KB_NAME_MAX_CHARS:
         raise InvalidNameError(f"knowledge base name is longer than {KB_NAME_MAX_CHARS} characters")
     return name
 
 
 def validate_file_name(name: str) -> str:
-    _check_component(name, "file")
+    validate_path_component(name, "file")
     if len(name.encode()) > FILE_NAME_MAX_BYTES:
         raise InvalidNameError(f"file name is longer than {FILE_NAME_MAX_BYTES} bytes")
     return name

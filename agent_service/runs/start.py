@@ -108,7 +108,7 @@ async def start_agent_chat(services: Services, body: AgentChatRequest, *, owner:
     react_prompt = services.prompts.get("agent", body.prompt_name)
     if services.tools.mcp is not None:
         await services.tools.mcp.started()  # the MCP servers' first connection, at start-up
-    tools = services.tools.select(body.tools)
+    tools = await services.tools.aselect(body.tools)
     model = request_model(services, body, model_name)
     style = model_config.effective_agent_style(model_name)
 

@@ -114,6 +114,27 @@ async def test_react_agent_calls_the_calculator_then_answers(agent_client, agent
     assert listed[1]["tool_calls"][0]["tool"] == "calculator" and listed[1]["tool_calls"][0]["output"] == "1027"
 
 
+LOOSE_CALLS = {
+    "react": 'Thought: compute.\nACTION: Calculator\naction input: {"expression": "6*7"}',
+    "glm": 'I will compute it.\n```json\n{"name": "CALCULATOR", "parameters": {"expression": "6*7"}}\n```',
+}
+FENCED_FINAL = '```json\n{"action": "Final Answer", "action_input": "6 times 7 is 42."}\n```'
+
+
+@pytest.mark.parametrize("model_name", LOOSE_CALLS)
+async def test_a_loosely_written_call_and_a_fenced_final_answer_work_in_either_style(
+    agent_client, upstream: FakeOpenAI, model_name: str
+):
+    upstream.enqueue(LOOSE_CALLS[model_name], FENCED_FINAL)
+
+    events = await agent_chat(agent_client, query="6*7?", model_name=model_name)
+
+    end = next(e for e in events if e["type"] in ("tool_end", "tool_error"))
+    assert (end["type"], end["tool"], end["output"]) == ("tool_end", "calculator", "42")
+    assert events[-2]["final_answer"] == "6 times 7 is 42."
+    assert events[-1]["status"] == "complete"
+
+
 async def test_glm3_agent(agent_client, upstream: FakeOpenAI):
     upstream.enqueue("calculator\n```python\ntool_call(expression='6*7')\n```", "6 times 7 is 42.")
 

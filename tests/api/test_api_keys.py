@@ -112,3 +112,31 @@ async def test_knowledge_bases_and_tools_stay_shared(http: httpx.AsyncClient):
     assert created.status_code in (200, 201)
     assert "shared_kb" in seen_by_bob.text
     assert tools.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type", "body"),
+    [
+        ("/chat/chat", "application/json", b"{not json"),
+        ("/v1/chat/completions", "application/json", b"\xff\xfe"),
+        ("/knowledge_bases/kb/files", "multipart/form-data; boundary=x", b"--x\r\nbroken"),
+    ],
+)
+@pytest.mark.parametrize("key", [None, "sk-wrong"])
+async def test_a_body_that_does_not_parse_is_still_a_401_without_a_valid_key(
+    http: httpx.AsyncClient, path: str, content_type: str, body: bytes, key: str | None
+):
+    headers = {"content-type": content_type, **(as_(key) if key else {})}
+
+    response = await http.post(path, content=body, headers=headers)
+
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_a_body_that_does_not_parse_with_a_valid_key_is_a_4xx_about_the_body(http: httpx.AsyncClient):
+    response = await http.post(
+        "/chat/chat", content=b"{not json", headers={"content-type": "application/json", **as_(ALICE)}
+    )
+
+    assert response.status_code == 422 and "JSON" in response.json()["msg"]

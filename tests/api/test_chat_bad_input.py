@@ -23,7 +23,9 @@ BAD_BODIES = [
     ({"query": "hi", "stream": "sometimes"}, 422, "stream"),
     ({"query": "hi", "model_name": "no-such-model"}, 400, "configured models: gpt-test, scripted"),
     ({"query": "hi", "prompt_name": "no-such-prompt"}, 400, "available: concise, default, same_language"),
-    ({"query": "hi", "prompt_name": "../secrets"}, 400, "unknown prompt_name"),
+    ({"query": "hi", "prompt_name": "../secrets"}, 400, "prompt name '../secrets' must not be a path"),
+    ({"query": "hi", "prompt_name": "default\x00"}, 400, "prompt name 'default\\x00' must not contain control"),
+    ({"query": "hi", "prompt_name": ".hidden"}, 400, "unknown prompt_name '.hidden'"),
     ({"query": "hi", "conversation_id": "0" * 32}, 404, "conversation '00000000000000000000000000000000' not found"),
 ]
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+
 import httpx
+from fastapi import FastAPI
+from sqlalchemy import Engine, event
 
 from tests.conftest import Rows
 from tests.fake_openai import FakeOpenAI
@@ -106,3 +112,60 @@ async def test_missing_and_invalid(client: httpx.AsyncClient):
     blank = await client.patch(f"/conversations/{cid}", json={"title": "   "})
     assert blank.status_code == 422 and "title must not be empty" in blank.json()["msg"]
     assert (await client.get("/conversations", params={"limit": 0})).status_code == 422
+
+
+@contextmanager
+def deleted_just_before(app: FastAPI, statement_start: str, conversation_id: str) -> Iterator[None]:
+    """Another connection deletes the conversation (and commits) right before the first
+    statement that starts with `statement_start` runs: a rename or a rating racing a delete."""
+    raced: list[str] = []
+
+    def delete_first(_conn, _cursor, statement: str, *_args) -> None:
+        if not raced and statement.lstrip().upper().startswith(statement_start):
+            raced.append(statement)
+            with closing(sqlite3.connect(app.state.services.db.engine.url.database)) as other, other:
+                other.execute("DELETE FROM tool_call")
+                other.execute("DELETE FROM message WHERE conversation_id = ?", (conversation_id,))
+                other.execute("DELETE FROM conversation WHERE id = ?", (conversation_id,))
+
+    event.listen(Engine, "before_cursor_execute", delete_first)
+    try:
+        yield
+    finally:
+        event.remove(Engine, "before_cursor_execute", delete_first)
+    assert raced, f"no statement started with {statement_start}"
+
+
+async def test_a_rename_that_races_a_delete_is_a_404(app: FastAPI, client: httpx.AsyncClient, rows: Rows):
+    conversation_id = (await client.post("/conversations", json={"title": "Trip"})).json()["id"]
+
+    with deleted_just_before(app, "UPDATE CONVERSATION", conversation_id):
+        renamed = await client.patch(f"/conversations/{conversation_id}", json={"title": "Paris"})
+
+    assert renamed.status_code == 404
+    assert renamed.json()["msg"] == f"conversation {conversation_id!r} not found"
+    assert rows.conversations() == []
+
+
+async def test_a_delete_that_races_a_delete_is_a_404(app: FastAPI, client: httpx.AsyncClient, rows: Rows):
+    conversation_id = (await client.post("/conversations", json={"title": "Trip"})).json()["id"]
+
+    with deleted_just_before(app, "DELETE FROM TOOL_CALL", conversation_id):
+        deleted = await client.delete(f"/conversations/{conversation_id}")
+
+    assert deleted.status_code == 404
+    assert rows.conversations() == []
+
+
+async def test_feedback_that_races_a_delete_is_a_404(
+    app: FastAPI, client: httpx.AsyncClient, upstream: FakeOpenAI, rows: Rows
+):
+    upstream.enqueue("An answer.")
+    answer = (await client.post("/chat/chat", json={"query": "hi", "model_name": "gpt-test"})).json()
+
+    with deleted_just_before(app, "UPDATE MESSAGE", answer["conversation_id"]):
+        rated = await client.post("/chat/feedback", json={"message_id": answer["message_id"], "score": 90})
+
+    assert rated.status_code == 404
+    assert rated.json()["msg"] == f"message {answer['message_id']!r} not found"
+    assert rows.messages() == []

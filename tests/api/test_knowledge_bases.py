@@ -147,3 +147,27 @@ async def test_duplicate_and_missing_bases(client: httpx.AsyncClient):
     assert duplicate.status_code == 409 and "already exists" in duplicate.json()["msg"]
     assert missing.status_code == 404
     assert empty.status_code == 400
+
+
+STREAMED_UPLOAD_REFUSALS = [
+    ({"chunk_size": "-5"}, [("a.txt", b"text")], 422, "chunk_size"),
+    ({"chunk_size": "100", "chunk_overlap": "100"}, [("a.txt", b"text")], 400, "chunk_overlap must be"),
+    ({}, [("empty.txt", b"")], 400, "is empty"),
+    ({}, [("a.txt", b"one"), ("a.txt", b"two")], 400, "the same file name appears twice"),
+]
+
+
+@pytest.mark.parametrize(("form", "files", "status", "message"), STREAMED_UPLOAD_REFUSALS)
+async def test_a_streamed_upload_is_checked_whole_before_its_stream_starts(
+    client: httpx.AsyncClient, form: dict, files: list, status: int, message: str
+):
+    await create(client)
+
+    response = await client.post(
+        "/knowledge_bases/appliances/files", files=multipart(files), data={"stream": "true", **form}
+    )
+
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/json"
+    assert message in response.json()["msg"]
+    assert (await client.get("/knowledge_bases/appliances/files")).json() == []

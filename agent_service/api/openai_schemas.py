@@ -57,7 +57,11 @@ class ChatCompletionRequest(NullMeansDefault):
     chat_param: str | list[str] | None = Field(
         None, description="chat_knowledge: the knowledge base; chat_agent: the allowed tools (list or comma-separated)."
     )
-    conversation_id: str | None = Field(None, max_length=32, description="Continue this stored conversation.")
+    conversation_id: str | None = Field(
+        None,
+        max_length=64,
+        description="Continue this stored conversation, or start one with this id (1-64 of A-Z a-z 0-9 _ -).",
+    )
     tools: list[Any] | None = Field(None, description="Not supported: the service's own tools run in chat_agent mode.")
     functions: list[Any] | None = Field(None, description="Not supported, like `tools`.")
 

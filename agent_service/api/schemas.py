@@ -38,7 +38,11 @@ class NullMeansDefault(BaseModel):
 
 class ChatRequestBase(NullMeansDefault):
     query: str = Field(max_length=MAX_QUERY_CHARS, description="The user's message.")
-    conversation_id: str | None = Field(None, description="Continue this conversation; empty starts a new one.")
+    conversation_id: str | None = Field(
+        None,
+        description="Continue this conversation; an unknown id (1-64 of A-Z a-z 0-9 _ -) starts one with that id; "
+        "empty starts one with a new id.",
+    )
     history_len: int = Field(
         -1, ge=-1, le=MAX_HISTORY_LEN, description="Turns of stored history to use when `history` is empty."
     )

@@ -168,10 +168,11 @@ _LATEST_HISTORY = (
 )
 
 
-def conversation_title(*, session: Session, conversation_id: str, owner: str | None = None) -> str:
-    """The title of a conversation the caller may see; NotFoundError otherwise."""
+def conversation_title(*, session: Session, conversation_id: str, owner: str | None = None) -> str | None:
+    """The title of a conversation the caller may see; None if there is no such
+    conversation; NotFoundError if it is another key's."""
     row = session.connection().execute(_OWNER_AND_TITLE, {"conversation_id": conversation_id}).first()
-    return _visible(row, conversation_id, owner).title
+    return None if row is None else _visible(row, conversation_id, owner).title
 
 
 def last_turns(*, session: Session, conversation_id: str, turns: int) -> list[tuple[str, str]]:
@@ -196,22 +197,23 @@ def add_user_message(
     chat_type: str = "llm_chat",
     owner: str | None = None,
     answer: dict[str, Any] | None = None,
+    new: bool = False,
 ) -> tuple[str, str]:
     """Save the user's message and create or touch its conversation, one commit.
 
-    With no `conversation_id` a conversation is created; an untitled one takes
-    its title from the message. `answer` (its `id` and `model`) adds the
-    answer's row, `streaming`, in the same commit. Returns (conversation id,
-    message id).
+    With no `conversation_id` a conversation is created, and with `new` one
+    with that id (a client's own); an untitled one takes its title from the
+    message. `answer` (its `id` and `model`) adds the answer's row,
+    `streaming`, in the same commit. Returns (conversation id, message id).
     """
     connection, now = session.connection(), utcnow()
     touched: dict[str, Any] = {"updated_at": now}
     if not title:
         touched["title"] = title_from_query(content)
-    if conversation_id is None:
-        conversation_id = new_id()
-        new = {"id": conversation_id, "chat_type": chat_type, "owner": owner, "created_at": now}
-        connection.execute(_INSERT_CONVERSATION, new | touched)
+    if conversation_id is None or new:
+        conversation_id = conversation_id or new_id()
+        new_row = {"id": conversation_id, "chat_type": chat_type, "owner": owner, "created_at": now}
+        connection.execute(_INSERT_CONVERSATION, new_row | touched)
     elif not connection.execute(_TOUCH_CONVERSATION, {"conversation_id": conversation_id} | touched).rowcount:
         raise _not_found(conversation_id)  # deleted since it was read: nothing is written
     message_id = new_id()

@@ -34,7 +34,7 @@ class ConversationBase(SQLModel):
 
 
 class Conversation(ConversationBase, table=True):
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=64)  # ours, or a client's own
     # A fingerprint of the API key that created it; None when auth was off.
     owner: str | None = Field(default=None, index=True, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
@@ -51,7 +51,7 @@ class Message(SQLModel, table=True):
     # `seq` orders messages; `id` is the public identifier.
     seq: int | None = Field(default=None, primary_key=True)
     id: str = Field(default_factory=new_id, unique=True, max_length=32)
-    conversation_id: str = Field(foreign_key="conversation.id", index=True, max_length=32)
+    conversation_id: str = Field(foreign_key="conversation.id", index=True, max_length=64)
     role: str = Field(max_length=16)
     content: str = Field(default="", sa_column=Column(Text, nullable=False))
     status: str = Field(default="complete", max_length=16, index=True)

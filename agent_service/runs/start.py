@@ -26,7 +26,7 @@ from agent_service.runs.agent import stream_agent
 from agent_service.runs.answer import stream_answer
 from agent_service.runs.approvals import ApprovalGate
 from agent_service.runs.live import LiveRun
-from agent_service.runs.turn import Turn, begin_turn
+from agent_service.runs.turn import Turn, begin_turn, check_conversation_id
 from agent_service.services import Services
 from agent_service.streaming.events import DocsEvent, StreamEvent
 
@@ -65,6 +65,7 @@ async def start_turn(
     """Resolve the conversation and its history, save the user's message and the answer's row."""
     if services.runs.draining:
         raise ServiceUnavailableError("the server is shutting down: try again in a moment")
+    check_conversation_id(body.conversation_id)
     return await services.db.run(
         begin_turn,
         conversation_id=body.conversation_id,

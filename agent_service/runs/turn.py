@@ -9,15 +9,18 @@ stream ends: `complete`, `partial`, `error` or `interrupted`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.messages import BaseMessage
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from agent_service.db import crud
 from agent_service.db.models import ToolCall, new_id
+from agent_service.errors import ServiceError
 from agent_service.memory import DatabaseChatMessageHistory
 from agent_service.runs.approvals import ApprovalGate
 
@@ -54,6 +57,19 @@ class Turn:
         self.outcome = Outcome(content=content, status=status, meta=meta, tool_calls=tool_calls)
 
 
+CONVERSATION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def check_conversation_id(conversation_id: str | None) -> None:
+    """A conversation id is the service's own or a client's: 1 to 64 letters, digits, `-` or `_`."""
+    if conversation_id is not None and not CONVERSATION_ID.fullmatch(conversation_id):
+        raise ServiceError(
+            "conversation_id must be 1 to 64 letters, digits, '-' or '_'",
+            code="invalid_conversation_id",
+            param="conversation_id",
+        )
+
+
 def begin_turn(
     *,
     session: Session,
@@ -71,26 +87,46 @@ def begin_turn(
 
     History rules (Langchain-Chatchat 0.2): an explicit history wins; else,
     with a conversation and `history_len > 0`, the last `history_len` turns
-    come from the database.
+    come from the database. An unknown `conversation_id` (Chatchat's web UI
+    makes its own) starts a conversation with that id, owned by the caller;
+    another key's is a 404.
     """
-    title = ""
+    title: str | None = ""
     if conversation_id:
         title = crud.conversation_title(session=session, conversation_id=conversation_id, owner=owner)
-        if not history and history_len > 0:
+        if title is not None and not history and history_len > 0:
             history = DatabaseChatMessageHistory(session=session, conversation_id=conversation_id).last_turns(
                 history_len
             )
     answer_id = new_id()
-    conversation_id, user_message_id = crud.add_user_message(
-        session=session,
-        conversation_id=conversation_id or None,
-        content=query,
-        meta={"request": request},
-        title=title,
-        chat_type=chat_type,
-        owner=owner,
-        answer={"id": answer_id, "model": model_name},
-    )
+    try:
+        conversation_id, user_message_id = crud.add_user_message(
+            session=session,
+            conversation_id=conversation_id or None,
+            new=title is None,  # a client's own id, unknown yet: the conversation starts with it
+            content=query,
+            meta={"request": request},
+            title=title or "",
+            chat_type=chat_type,
+            owner=owner,
+            answer={"id": answer_id, "model": model_name},
+        )
+    except IntegrityError:
+        if title is not None:
+            raise
+        # Another request started a conversation with this id a moment ago: continue it instead.
+        session.rollback()
+        return begin_turn(
+            session=session,
+            conversation_id=conversation_id,
+            query=query,
+            chat_type=chat_type,
+            model_name=model_name,
+            history=history,
+            history_len=history_len,
+            request=request,
+            owner=owner,
+        )
     return Turn(
         conversation_id=conversation_id,
         user_message_id=user_message_id,

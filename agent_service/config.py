@@ -106,6 +106,8 @@ class Settings(BaseSettings):
     embeddings: EmbeddingsConfig = Field(default_factory=EmbeddingsConfig)
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     chroma_url: str | None = None  # a Chroma server; default: embedded Chroma under each base
+    redis_url: str | None = None  # live answers shared by replicas; default: in this process
+    replica_timeout: float = Field(15.0, gt=0)  # seconds without a heartbeat before a replica counts as dead
     kb_max_file_mb: float = 50
     # A vector match below this cosine similarity is not relevant (keyword matches always are).
     kb_min_similarity: float = 0.25  # all-MiniLM-L6-v2: unrelated text scores below 0.15, related above 0.3

@@ -15,6 +15,7 @@ from agent_service.llm.registry import ModelRegistry
 from agent_service.mcp.tools import McpTools
 from agent_service.prompts import PromptStore
 from agent_service.runs.live import LiveRuns, LocalRuns
+from agent_service.runs.redis_runs import RedisRuns
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ class Services:
     prompts: PromptStore
     tools: ToolRegistry
     knowledge: KnowledgeBaseService
-    runs: LiveRuns  # in this process (LocalRuns)
+    runs: LiveRuns  # in this process (LocalRuns), or across replicas (RedisRuns)
 
     @classmethod
     def start(cls, settings: Settings) -> Services:
@@ -38,8 +39,13 @@ class Services:
         engine = create_db_engine(settings.database_url)
         migrate(engine)
         db = Database(engine)
-        if orphaned := db.call(answers.interrupt_orphaned):
-            logger.warning("answers left streaming by the last run are marked interrupted: %s", ", ".join(orphaned))
+        runs: LiveRuns
+        if settings.redis_url:  # replicas: a survivor ends a dead one's answers (RedisRuns)
+            runs = RedisRuns(db, settings.redis_url, replica_timeout=settings.replica_timeout)
+        else:
+            runs = LocalRuns(db)
+            if orphaned := db.call(answers.interrupt_orphaned):
+                logger.warning("answers left streaming by the last run are marked interrupted: %s", ", ".join(orphaned))
         knowledge = KnowledgeBaseService(settings, db)
         if interrupted := knowledge.fail_interrupted_files():
             logger.warning("files left half-indexed by the last run are marked failed: %s", ", ".join(interrupted))
@@ -55,7 +61,7 @@ class Services:
                 mcp=McpTools(settings.mcp_servers, default_timeout=settings.tool_timeout),
             ),
             knowledge=knowledge,
-            runs=LocalRuns(db),
+            runs=runs,
         )
 
     def close(self) -> None:

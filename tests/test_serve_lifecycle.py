@@ -4,121 +4,23 @@ SIGKILL then a restart (crash recovery), SIGTERM (graceful shutdown)."""
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import REPO
 from tests.fake_openai import FakeOpenAI, Reply
+from tests.service_process import Reader, Service
 from tests.sse import text_of
-
-SERVE = "from agent_service.cli import main; main()"
-
-
-class Service:
-    """The service in a process of its own, on a data dir that outlives it."""
-
-    def __init__(self, tmp_path: Path, upstream: FakeOpenAI, **env: str) -> None:
-        self.env = {
-            **os.environ,
-            "AGENT_SERVICE_DATA_DIR": str(tmp_path / "data"),
-            "AGENT_SERVICE_KB_ROOT": str(tmp_path / "knowledge_base"),
-            "AGENT_SERVICE_PROMPTS_DIR": str(REPO / "prompts"),
-            "AGENT_SERVICE_TOOLS_DIR": str(REPO / "tools"),
-            "AGENT_SERVICE_EMBEDDINGS": json.dumps({"provider": "fake"}),
-            "AGENT_SERVICE_MODELS": json.dumps(
-                {"gpt-test": {"provider": "openai", "base_url": upstream.base_url, "max_retries": 0}}
-            ),
-            **env,
-        }
-        self.process: subprocess.Popen | None = None
-        self.url = ""
-
-    def start(self) -> Service:
-        with httpx.Client() as probe:
-            port = _free_port()
-            self.url = f"http://127.0.0.1:{port}"
-            self.process = subprocess.Popen(
-                [sys.executable, "-c", SERVE, "serve", "--port", str(port)],
-                env=self.env,
-                cwd=REPO,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-            )
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if probe.get(f"{self.url}/health", timeout=1).status_code == 200:
-                        return self
-                except httpx.TransportError:
-                    time.sleep(0.1)
-        raise AssertionError("the service did not start")
-
-    def signal(self, sig: int) -> None:
-        assert self.process is not None
-        self.process.send_signal(sig)
-
-    def wait(self, timeout: float = 30) -> int:
-        assert self.process is not None
-        return self.process.wait(timeout=timeout)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
-def services(tmp_path: Path, upstream: FakeOpenAI) -> Iterator[list[Service]]:
+def services() -> Iterator[list[Service]]:
     started: list[Service] = []
     yield started
     for service in started:
         service.stop()
-
-
-class Reader(threading.Thread):
-    """Streams a chat turn in the background, noting when each event arrived."""
-
-    def __init__(self, url: str, body: dict[str, Any]) -> None:
-        super().__init__(daemon=True)
-        self.url, self.body = url, body
-        self.events: list[tuple[float, dict[str, Any]]] = []
-        self.start()
-
-    def run(self) -> None:
-        try:
-            with httpx.Client(timeout=30) as http, http.stream("POST", f"{self.url}/chat/chat", json=self.body) as r:
-                for line in r.iter_lines():
-                    if line.startswith("data: "):
-                        self.events.append((time.monotonic(), json.loads(line[6:])))
-        except httpx.TransportError:
-            pass  # the server died
-
-    def tokens(self) -> int:
-        return sum(1 for _, event in self.events if event["type"] == "token")
-
-    def wait_for_tokens(self, count: int) -> None:
-        deadline = time.monotonic() + 20
-        while self.tokens() < count:
-            assert time.monotonic() < deadline, "the answer did not stream"
-            time.sleep(0.01)
 
 
 def test_sigkill_mid_answer_then_restart_keeps_the_last_checkpoint(services, tmp_path, upstream: FakeOpenAI):

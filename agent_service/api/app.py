@@ -45,10 +45,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         threading.Thread(target=services.models.connect_remote_models, name="models", daemon=True).start()
         mcp = services.tools.mcp
         connecting = asyncio.create_task(mcp.connect(taken=services.tools.module_names())) if mcp else None
+        await services.runs.begin()
         freeze_loaded_objects()
         async with mcp_endpoint.running():
             yield
         await services.runs.shutdown(services.settings.shutdown_grace)
+        await services.runs.close()
         if connecting is not None:
             connecting.cancel()
             await mcp.close()

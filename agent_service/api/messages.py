@@ -96,5 +96,5 @@ async def _decide(
         decided = await services.db.run(answers.tool_call_approval, message_id=message_id, run_id=run_id)
         if decided:
             raise AlreadyDecidedError(f"tool call {run_id!r} was already {decided}")
-    services.runs.decide(message_id, run_id, decision)
+    await services.runs.decide(message_id, run_id, decision)
     return {"message_id": message_id, "run_id": run_id, "approval": decision.status}

@@ -97,11 +97,15 @@ def save_final(
     session.commit()
 
 
-def interrupt_orphaned(*, session: Session, reason: str = "server_crash") -> list[str]:
-    """Answers left live by a process that is gone become `interrupted` with their
-    last checkpoint, `reason` in their metadata and their tool calls so far."""
+def interrupt_orphaned(
+    *, session: Session, replicas: Sequence[str] | None = None, reason: str = "server_crash"
+) -> list[str]:
+    """Answers left live by a process that is gone (by any, or by one of `replicas`)
+    become `interrupted` with their last checkpoint, `reason` in their metadata and
+    their tool calls so far."""
     connection = session.connection()
-    orphans = connection.execute(_LIVE_ANSWERS).all()
+    query = _LIVE_ANSWERS if replicas is None else _LIVE_ANSWERS.where(_messages.c.replica.in_(list(replicas)))
+    orphans = connection.execute(query).all()
     for answer_id, meta, events in orphans:
         values = {"answer_id": answer_id, "status": "interrupted", "metadata": {**meta, "reason": reason}}
         connection.execute(_UPDATE_LIVE, {**values, "updated_at": utcnow()})
@@ -135,3 +139,9 @@ def tool_call_approval(*, session: Session, message_id: str, run_id: str) -> str
         _tool_calls.c.message_id == message_id, _tool_calls.c.run_id == run_id
     )
     return session.connection().execute(query).scalar()
+
+
+def replicas_writing(*, session: Session) -> list[str]:
+    """The replicas that have live answers in the database."""
+    query = select(_messages.c.replica).where(_IS_LIVE, _messages.c.replica.is_not(None)).distinct()
+    return list(session.connection().execute(query).scalars())

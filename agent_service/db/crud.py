@@ -203,7 +203,7 @@ def add_user_message(
 
     With no `conversation_id` a conversation is created, and with `new` one
     with that id (a client's own); an untitled one takes its title from the
-    message. `answer` (its `id` and `model`) adds the answer's row,
+    message. `answer` (its `id`, `model` and `replica`) adds the answer's row,
     `streaming`, in the same commit. Returns (conversation id, message id).
     """
     connection, now = session.connection(), utcnow()
@@ -229,7 +229,7 @@ def add_user_message(
     }
     rows = [message]
     if answer is not None:  # one INSERT of both rows: they need the same columns
-        message.update(model=None, last_seq=None)
+        message.update(model=None, last_seq=None, replica=None)
         pending = {"role": "assistant", "content": "", "status": "streaming", "metadata": {}, "last_seq": -1}
         rows.append({**message, **pending, **answer})
     connection.execute(_INSERT_MESSAGE, rows)

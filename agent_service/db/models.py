@@ -63,6 +63,7 @@ class Message(SQLModel, table=True):
     # An answer's events (`runs.journal`'s stored form) and the `seq` of its last one.
     events: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
     last_seq: int | None = None
+    replica: str | None = Field(default=None, max_length=64)  # the process writing a live answer
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -121,7 +122,7 @@ class MessagePublic(BaseModel):
     @classmethod
     def from_row(cls, message: Message, tool_calls: list[ToolCall]) -> MessagePublic:
         return cls(
-            **message.model_dump(exclude={"meta", "seq", "events", "last_seq"}),
+            **message.model_dump(exclude={"meta", "seq", "events", "last_seq", "replica"}),
             metadata=message.meta,
             tool_calls=[ToolCallPublic.model_validate(call) for call in tool_calls],
         )

@@ -20,6 +20,7 @@ import anyio
 
 from agent_service.db import answers
 from agent_service.db.engine import Database
+from agent_service.db.models import new_id
 from agent_service.errors import NotFoundError
 from agent_service.runs.approvals import Decision
 from agent_service.runs.turn import Turn
@@ -33,7 +34,13 @@ SHUTDOWN_MESSAGE = "the server is shutting down: the answer was interrupted"
 
 class LiveRun:
     def __init__(
-        self, turn: Turn, events: AsyncIterator[StreamEvent], *, db: Database, on_end: Callable[[LiveRun], None]
+        self,
+        turn: Turn,
+        events: AsyncIterator[StreamEvent],
+        *,
+        db: Database,
+        on_end: Callable[[LiveRun], None],
+        on_event: Callable[[LiveRun, StreamEvent], None] | None = None,
     ) -> None:
         self.turn = turn
         self.log: list[StreamEvent] = []  # event `seq` is its index here
@@ -42,6 +49,7 @@ class LiveRun:
         self.checkpointed_status = "streaming"
         self._db = db
         self._on_end = on_end
+        self._on_event = on_event  # e.g. publishing the event to other replicas
         self._ending = False  # `done` arrived: too late to stop
         self._changed = asyncio.Event()
         self._ended = asyncio.Event()
@@ -57,6 +65,8 @@ class LiveRun:
         self.log.append(event)
         self._changed.set()  # wakes every follower; they check the log again
         self._changed.clear()
+        if self._on_event is not None:
+            self._on_event(self, event)
         if isinstance(event, ToolApprovalEvent):
             # A person may come looking for it now: saved `requires_action` at once, not at the next checkpoint.
             self._saving_now = asyncio.create_task(self._save_progress())
@@ -148,7 +158,7 @@ class LiveRun:
             "status": status,
         }
 
-    def so_far(self, after: int = -1) -> list[StreamEvent]:
+    async def so_far(self, after: int = -1) -> list[StreamEvent]:
         """The events with `seq > after` that the answer has produced yet."""
         return self.log[after + 1 :]
 
@@ -176,17 +186,39 @@ class LiveRun:
         await self._ended.wait()
 
 
+class RunInfo(Protocol):
+    """What a follower needs to know of a live answer's turn."""
+
+    owner: str | None
+    model_name: str
+
+    @property
+    def ids(self) -> dict[str, str]: ...
+
+
+class FollowedRun(Protocol):
+    """A live answer as its followers see it, here or on another replica."""
+
+    @property
+    def turn(self) -> RunInfo: ...
+
+    def follow(self, after: int = -1) -> AsyncIterator[StreamEvent]: ...
+
+    async def so_far(self, after: int = -1) -> list[StreamEvent]: ...
+
+
 class LiveRuns(Protocol):
     """Where live answers run, where their events fan out and where stop signals go."""
 
     draining: bool  # shutting down: no new turns
+    replica: str  # this process's id, kept on the answers it writes
 
     def start(self, turn: Turn, events: AsyncIterator[StreamEvent]) -> LiveRun:
         """Generate the answer of `turn` from `events`, apart from any connection."""
         ...
 
-    def get(self, message_id: str) -> LiveRun | None:
-        """The live answer with this id, to follow or stop; None when it is not live."""
+    async def find(self, message_id: str) -> FollowedRun | None:
+        """The live answer with this id, wherever it runs, to follow; None when it is not live."""
         ...
 
     async def stop(self, message_id: str, reason: str) -> bool:
@@ -197,8 +229,16 @@ class LiveRuns(Protocol):
         """Refuse new turns, give live answers `grace` seconds, then stop the rest."""
         ...
 
-    def decide(self, message_id: str, run_id: str, decision: Decision) -> None:
+    async def decide(self, message_id: str, run_id: str, decision: Decision) -> None:
         """Answer the tool call `run_id` of a live answer that waits for approval."""
+        ...
+
+    async def begin(self) -> None:
+        """Start what the runs need in the background (at the app's start-up)."""
+        ...
+
+    async def close(self) -> None:
+        """Let go of what `begin` started (after `shutdown`)."""
         ...
 
 
@@ -209,13 +249,22 @@ class LocalRuns:
 
     def __init__(self, db: Database, *, checkpoint_seconds: float = 1.0) -> None:
         self.db = db
+        self.replica = new_id()  # this process, as the answer rows it writes name it
         self.checkpoint_seconds = checkpoint_seconds
         self.runs: dict[str, LiveRun] = {}
         self.draining = False  # shutting down: no new turns
         self._checkpoints: asyncio.Task | None = None
 
+    _on_event: Callable[[LiveRun, StreamEvent], None] | None = None  # replicas publish every event
+
     def start(self, turn: Turn, events: AsyncIterator[StreamEvent]) -> LiveRun:
-        run = LiveRun(turn, events, db=self.db, on_end=lambda ended: self.runs.pop(ended.message_id, None))
+        run = LiveRun(
+            turn,
+            events,
+            db=self.db,
+            on_end=lambda ended: self.runs.pop(ended.message_id, None),
+            on_event=self._on_event,
+        )
         self.runs[run.message_id] = run
         if self._checkpoints is None or self._checkpoints.done():
             self._checkpoints = asyncio.create_task(self._checkpoint_while_live(), name="answer-checkpoints")
@@ -232,7 +281,7 @@ class LocalRuns:
             except Exception:
                 logger.warning("checkpoint of %d answers failed", len(progress), exc_info=True)
 
-    def get(self, message_id: str) -> LiveRun | None:
+    async def find(self, message_id: str) -> FollowedRun | None:
         return self.runs.get(message_id)
 
     async def stop(self, message_id: str, reason: str) -> bool:
@@ -244,11 +293,17 @@ class LocalRuns:
         await run.ended()
         return True
 
-    def decide(self, message_id: str, run_id: str, decision: Decision) -> None:
+    async def decide(self, message_id: str, run_id: str, decision: Decision) -> None:
         run = self.runs.get(message_id)
         if run is None or run.turn.approvals is None:
             raise NotFoundError(f"no tool call {run_id!r} of message {message_id!r} is waiting for approval")
         run.turn.approvals.decide(run_id, decision)
+
+    async def begin(self) -> None:
+        pass  # the checkpoints start with the first answer
+
+    async def close(self) -> None:
+        pass
 
     async def shutdown(self, grace: float) -> None:
         self.draining = True

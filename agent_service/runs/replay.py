@@ -10,7 +10,7 @@ from agent_service.db import answers
 from agent_service.db.answers import StoredAnswer
 from agent_service.db.models import LIVE_STATUSES
 from agent_service.errors import NotFoundError
-from agent_service.runs.live import LiveRun
+from agent_service.runs.live import FollowedRun
 from agent_service.services import Services
 from agent_service.streaming.events import DoneEvent, MetadataEvent, StreamEvent
 from agent_service.streaming.journal import events_after, expand
@@ -19,7 +19,7 @@ from agent_service.streaming.journal import events_after, expand
 @dataclass
 class FoundAnswer:
     message_id: str
-    live: LiveRun | None  # generating in this process
+    live: FollowedRun | None  # being generated, here or on another replica
     stored: StoredAnswer | None  # otherwise, as the database has it
 
     @property
@@ -45,7 +45,7 @@ class FoundAnswer:
         start = -1 if earlier else after
         if self.live is not None:
             if not follow:
-                for event in self.live.so_far(start):
+                for event in await self.live.so_far(start):
                     yield event
                 return
             async for event in self.live.follow(start):
@@ -58,7 +58,7 @@ class FoundAnswer:
 
 async def find_answer(services: Services, *, message_id: str, owner: str | None) -> FoundAnswer:
     """The answer if the caller may see it; NotFoundError otherwise (another key's included)."""
-    live = services.runs.get(message_id)
+    live = await services.runs.find(message_id)
     if live is not None:
         if owner is not None and live.turn.owner != owner:
             raise NotFoundError(f"message {message_id!r} not found")

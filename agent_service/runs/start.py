@@ -76,6 +76,7 @@ async def start_turn(
         history_len=body.history_len,
         request=body.model_dump(mode="json", exclude_none=True),
         owner=owner,
+        replica=services.runs.replica,
     )
 
 

@@ -81,6 +81,7 @@ def begin_turn(
     history_len: int,
     request: dict[str, Any],
     owner: str | None = None,
+    replica: str | None = None,
 ) -> Turn:
     """Resolve the conversation, read its history, then save the user message
     and the answer's `streaming` row.
@@ -109,7 +110,7 @@ def begin_turn(
             title=title or "",
             chat_type=chat_type,
             owner=owner,
-            answer={"id": answer_id, "model": model_name},
+            answer={"id": answer_id, "model": model_name, "replica": replica},
         )
     except IntegrityError:
         if title is not None:
@@ -126,6 +127,7 @@ def begin_turn(
             history_len=history_len,
             request=request,
             owner=owner,
+            replica=replica,
         )
     return Turn(
         conversation_id=conversation_id,

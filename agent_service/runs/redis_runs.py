@@ -1,0 +1,272 @@
+"""Live answers across replicas, through Redis.
+
+Each replica generates its own answers, as `LocalRuns` does, and besides:
+- publishes every event of each answer to a Redis stream (`answer:<id>`,
+  entry id `<seq>-1`, a bounded length, kept a while after `done`), in
+  pipelined batches from one task, never on the token path; and notes who
+  runs the answer (`run:<id>`: replica, owner, model, conversation);
+- follows an answer another replica runs by reading its stream;
+- sends a stop, or a decision on a tool call, to the replica that runs the
+  answer over that replica's control channel (`control:<replica>`);
+- keeps a heartbeat (`replica:<id>`, expiring after `replica_timeout`) and,
+  every third of that, ends the live answers of replicas whose heartbeat is
+  gone: `interrupted`, `server_crash`, in the database and in their streams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+
+from agent_service.db import answers
+from agent_service.db.engine import Database
+from agent_service.errors import NotFoundError
+from agent_service.runs.approvals import AlreadyDecidedError, Decision
+from agent_service.runs.live import LiveRun, LocalRuns
+from agent_service.runs.turn import Turn
+from agent_service.streaming.events import DoneEvent, StreamEvent, event_adapter
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "agent-service:"
+STREAM_LENGTH = 100_000  # events kept per answer (approximately)
+KEEP_AFTER_DONE = 600  # seconds a finished answer's stream stays (the database has it for good)
+FOLLOW_BLOCK_MS = 5_000  # a follower's wait for news before it checks the answer is still there
+REPLY_SECONDS = 10.0  # how long a request to another replica waits for its answer
+
+
+def _stream(message_id: str) -> str:
+    return f"{PREFIX}answer:{message_id}"
+
+
+def _run_key(message_id: str) -> str:
+    return f"{PREFIX}run:{message_id}"
+
+
+def _control(replica: str) -> str:
+    return f"{PREFIX}control:{replica}"
+
+
+def _heartbeat(replica: str) -> str:
+    return f"{PREFIX}replica:{replica}"
+
+
+@dataclass
+class RemoteTurn:
+    conversation_id: str
+    message_id: str
+    model_name: str
+    owner: str | None
+    replica: str
+
+    @property
+    def ids(self) -> dict[str, str]:
+        return {"conversation_id": self.conversation_id, "message_id": self.message_id}
+
+
+class RemoteRun:
+    """An answer another replica generates, followed through its stream."""
+
+    def __init__(self, redis: Redis, turn: RemoteTurn) -> None:
+        self.redis = redis
+        self.turn = turn
+
+    async def so_far(self, after: int = -1) -> list[StreamEvent]:
+        entries = await self.redis.xrange(_stream(self.turn.message_id), min=f"{after + 1}-0")
+        return [event_adapter.validate_json(fields[b"e"]) for _, fields in entries]
+
+    async def follow(self, after: int = -1) -> AsyncIterator[StreamEvent]:
+        key, last = _stream(self.turn.message_id), f"{after}-1" if after >= 0 else "0-0"
+        while True:
+            found = await self.redis.xread({key: last}, block=FOLLOW_BLOCK_MS, count=1000)
+            if not found:
+                if not await self.redis.exists(key, _run_key(self.turn.message_id)):
+                    return  # gone: the answer ended long ago (the database has it)
+                continue
+            for entry_id, fields in found[0][1]:
+                last = entry_id
+                event = event_adapter.validate_json(fields[b"e"])
+                yield event
+                if isinstance(event, DoneEvent):
+                    return
+
+
+class RedisRuns(LocalRuns):
+    def __init__(
+        self, db: Database, redis_url: str, *, replica_timeout: float, checkpoint_seconds: float = 1.0
+    ) -> None:
+        super().__init__(db, checkpoint_seconds=checkpoint_seconds)
+        self.redis = Redis.from_url(redis_url)
+        self.replica_timeout = replica_timeout
+        self._outbox: list[Callable[[Pipeline], Any]] = []
+        self._outbox_ready = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+
+    # --- this replica's answers, published -------------------------------------------
+
+    def start(self, turn: Turn, events: AsyncIterator[StreamEvent]) -> LiveRun:
+        info = {"replica": self.replica, "owner": turn.owner or "", "model": turn.model_name}
+        info["conversation"] = turn.conversation_id
+        self._send(lambda pipe: pipe.hset(_run_key(turn.message_id), mapping=info))
+        return super().start(turn, events)
+
+    def _on_event(self, run: LiveRun, event: StreamEvent) -> None:
+        data, key, seq = event.model_dump_json(exclude_none=True), _stream(run.message_id), event.seq
+        self._send(lambda pipe: pipe.xadd(key, {"e": data}, id=f"{seq}-1", maxlen=STREAM_LENGTH, approximate=True))
+        if isinstance(event, DoneEvent):
+            self._send(lambda pipe: pipe.expire(key, KEEP_AFTER_DONE).delete(_run_key(run.message_id)))
+
+    def _send(self, command: Callable[[Pipeline], Any]) -> None:
+        self._outbox.append(command)
+        self._outbox_ready.set()
+
+    async def _publish_forever(self) -> None:
+        while True:
+            await self._outbox_ready.wait()
+            self._outbox_ready.clear()
+            batch, self._outbox = self._outbox, []
+            pipe = self.redis.pipeline(transaction=False)
+            for command in batch:
+                command(pipe)
+            try:
+                await pipe.execute()
+            except Exception:
+                logger.warning("publishing %d commands to Redis failed", len(batch), exc_info=True)
+
+    # --- answers anywhere ----------------------------------------------------------
+
+    async def find(self, message_id: str) -> LiveRun | RemoteRun | None:
+        if local := self.runs.get(message_id):
+            return local
+        info = {key.decode(): value.decode() for key, value in (await self.redis.hgetall(_run_key(message_id))).items()}
+        if not info:
+            return None
+        turn = RemoteTurn(info["conversation"], message_id, info["model"], info["owner"] or None, info["replica"])
+        return RemoteRun(self.redis, turn)
+
+    async def stop(self, message_id: str, reason: str) -> bool:
+        if message_id in self.runs:
+            return await super().stop(message_id, reason)
+        remote = await self.find(message_id)
+        if not isinstance(remote, RemoteRun):
+            return False
+        await self._ask(remote.turn.replica, {"op": "stop", "message_id": message_id, "reason": reason})
+        async for _ in remote.follow(-1):  # until its done is published: it is saved by then
+            pass
+        return True
+
+    async def decide(self, message_id: str, run_id: str, decision: Decision) -> None:
+        if message_id in self.runs:
+            return await super().decide(message_id, run_id, decision)
+        remote = await self.find(message_id)
+        if not isinstance(remote, RemoteRun):
+            raise NotFoundError(f"no tool call {run_id!r} of message {message_id!r} is waiting for approval")
+        request = {"op": "decide", "message_id": message_id, "run_id": run_id, **_decision_fields(decision)}
+        reply = await self._ask(remote.turn.replica, request)
+        if reply.get("status") == 409:
+            raise AlreadyDecidedError(reply["message"])
+        if reply.get("status") == 404:
+            raise NotFoundError(reply["message"])
+
+    async def _ask(self, replica: str, request: dict[str, Any]) -> dict[str, Any]:
+        """Send `request` to another replica's control channel and wait for its reply."""
+        reply_key = f"{PREFIX}reply:{self.replica}:{id(request)}:{asyncio.get_running_loop().time()}"
+        await self.redis.publish(_control(replica), json.dumps({**request, "reply": reply_key}))
+        answered = await self.redis.blpop([reply_key], timeout=REPLY_SECONDS)
+        if answered is None:
+            raise NotFoundError(f"the replica running message {request['message_id']!r} did not answer")
+        return json.loads(answered[1])
+
+    async def _listen_forever(self) -> None:
+        """Do what other replicas ask of this one's answers."""
+        pubsub = self.redis.pubsub()
+        await pubsub.subscribe(_control(self.replica))
+        async for message in pubsub.listen():
+            if message["type"] != "message":
+                continue
+            request = json.loads(message["data"])
+            asyncio.create_task(self._serve(request))
+
+    async def _serve(self, request: dict[str, Any]) -> None:
+        reply: dict[str, Any] = {"status": 200}
+        try:
+            if request["op"] == "stop":
+                if run := self.runs.get(request["message_id"]):
+                    run.stop(request["reason"])
+            elif request["op"] == "decide":
+                decision = Decision(request["status"], request["reason"], request["by"])
+                await super().decide(request["message_id"], request["run_id"], decision)
+        except AlreadyDecidedError as exc:
+            reply = {"status": 409, "message": str(exc)}
+        except NotFoundError as exc:
+            reply = {"status": 404, "message": str(exc)}
+        await self.redis.rpush(request["reply"], json.dumps(reply))
+        await self.redis.expire(request["reply"], int(REPLY_SECONDS) * 2)
+
+    # --- replicas alive and dead ----------------------------------------------------
+
+    async def _heartbeat_forever(self) -> None:
+        while True:
+            try:
+                await self.redis.set(_heartbeat(self.replica), "1", px=int(self.replica_timeout * 1000))
+                await self.end_answers_of_dead_replicas()
+            except Exception:
+                logger.warning("heartbeat or the check of other replicas failed", exc_info=True)
+            await asyncio.sleep(self.replica_timeout / 3)
+
+    async def end_answers_of_dead_replicas(self) -> list[str]:
+        writing = await self.db.run(answers.replicas_writing)
+        dead = [
+            replica
+            for replica in writing
+            if replica != self.replica and not await self.redis.exists(_heartbeat(replica))
+        ]
+        if not dead:
+            return []
+        ended = await self.db.run(answers.interrupt_orphaned, replicas=dead)
+        for message_id in ended:  # its followers, on any replica, get their `done`
+            await self._close_stream(message_id)
+        logger.warning("answers of replicas that stopped answering are marked interrupted: %s", ", ".join(ended))
+        return ended
+
+    async def _close_stream(self, message_id: str) -> None:
+        key = _stream(message_id)
+        last = await self.redis.xrevrange(key, count=1)
+        if last:
+            previous = event_adapter.validate_json(last[0][1][b"e"])
+            if isinstance(previous, DoneEvent):
+                return
+            ids = {"conversation_id": previous.conversation_id, "message_id": message_id}
+            done = DoneEvent(**ids, seq=previous.seq + 1, status="interrupted", reason="server_crash")
+            await self.redis.xadd(key, {"e": done.model_dump_json(exclude_none=True)}, id=f"{done.seq}-1")
+        await self.redis.expire(key, KEEP_AFTER_DONE)
+        await self.redis.delete(_run_key(message_id))
+
+    # --- the replica's life ---------------------------------------------------------
+
+    async def begin(self) -> None:
+        """Start publishing, listening and the heartbeat (at the app's start-up)."""
+        await self.redis.set(_heartbeat(self.replica), "1", px=int(self.replica_timeout * 1000))
+        for work in (self._publish_forever, self._listen_forever, self._heartbeat_forever):
+            self._tasks.append(asyncio.create_task(work(), name=f"redis-{work.__name__}"))
+
+    async def close(self) -> None:
+        while self._outbox:  # what is left to publish (the shutdown's last events)
+            self._outbox_ready.set()
+            await asyncio.sleep(0.01)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.redis.delete(_heartbeat(self.replica))
+        await self.redis.aclose()
+
+
+def _decision_fields(decision: Decision) -> dict[str, Any]:
+    return {"status": decision.status, "reason": decision.reason, "by": decision.by}

@@ -48,13 +48,18 @@ vendor:
 serve: install vendor
 	$(VENV)/bin/agent-service serve
 
-# PostgreSQL binaries for the tests that run the service on it; where they
-# cannot be installed (no root, no apt), those tests are skipped.
+# PostgreSQL and Redis binaries for the tests that run the service on them
+# (the tests start their own servers on 127.0.0.1); where they cannot be
+# installed (no root, no apt), those tests are skipped.
 test-deps:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } || \
 	  echo "PostgreSQL is not installed: its tests will be skipped"
+	@command -v redis-server >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; } || \
+	  echo "Redis is not installed: the tests of several replicas will be skipped"
 	@command -v chromium >/dev/null || \
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \

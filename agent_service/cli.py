@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 import threading
@@ -20,6 +19,12 @@ def main(argv: list[str] | None = None) -> None:
     serve = commands.add_parser("serve", help="start the API and the web page")
     serve.add_argument("--host", default=None, help="default 127.0.0.1 (AGENT_SERVICE_HOST)")
     serve.add_argument("--port", type=int, default=None, help="default 7861 (AGENT_SERVICE_PORT)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes (replicas) on one port; more than 1 needs PostgreSQL, Redis and a Chroma server",
+    )
     serve.set_defaults(run=_serve)
 
     chat = commands.add_parser("chat", help="a terminal chat that streams replies and keeps the conversation")
@@ -40,38 +45,11 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _serve(args: argparse.Namespace) -> None:
-    import uvicorn
-    from sse_starlette.sse import AppStatus
-
-    from agent_service import long_lived
-    from agent_service.api.app import create_app
     from agent_service.config import get_settings
+    from agent_service.server import serve
 
-    long_lived.enable()  # this process is the server: what it loads stays loaded
     settings = get_settings()
-    app = create_app(settings)
-    runs = app.state.services.runs
-
-    class DrainingServer(uvicorn.Server):
-        """On SIGTERM: no new turns; streaming answers get the grace period, then
-        end interrupted (`server_shutdown`) and saved, so their streams close
-        with `done` before uvicorn stops waiting for connections."""
-
-        async def shutdown(self, sockets: list | None = None) -> None:
-            draining = asyncio.create_task(runs.shutdown(settings.shutdown_grace))
-            await super().shutdown(sockets)
-            await draining
-
-    # Answers end their streams themselves (above), not sse-starlette's cut at the signal.
-    AppStatus.disable_automatic_graceful_drain()
-    config = uvicorn.Config(
-        app,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        log_level="info",
-        timeout_graceful_shutdown=settings.shutdown_grace + 5,
-    )
-    DrainingServer(config).run()
+    serve(settings, host=args.host or settings.host, port=args.port or settings.port, workers=args.workers)
 
 
 def _start_local_server() -> str:

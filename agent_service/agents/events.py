@@ -16,6 +16,7 @@ from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import LLMResult
 
+from agent_service import metrics
 from agent_service.agents.guarded import ToolErrorObservation
 from agent_service.db.models import ToolCall, utcnow
 from agent_service.runs.answer import estimate_answer_tokens
@@ -39,8 +40,10 @@ class AgentEventHandler(AsyncCallbackHandler):
 
     run_inline = True  # awaited in place, in order, not gathered as a task per callback
 
-    def __init__(self, *, conversation_id: str, message_id: str) -> None:
+    def __init__(self, *, conversation_id: str, message_id: str, model: str = "") -> None:
         self.ids = {"conversation_id": conversation_id, "message_id": message_id}
+        self.model = model  # the registry's name, for the metrics
+        self._calls_started: dict[UUID, float] = {}  # model calls, for their latency
         self.queue: asyncio.Queue[StreamEvent | None] = asyncio.Queue()
         self.step = 0
         self.tokens: list[str] = []
@@ -84,15 +87,24 @@ class AgentEventHandler(AsyncCallbackHandler):
         self, serialized: dict[str, Any], messages: list[list[BaseMessage]], *, run_id: UUID, **kwargs: Any
     ) -> None:
         self.step += 1
+        self._calls_started[run_id] = time.perf_counter()
         self._prompt_tokens[run_id] = sum(count_tokens_approximately(batch) for batch in messages)
 
     async def on_llm_start(
         self, serialized: dict[str, Any], prompts: list[str], *, run_id: UUID, **kwargs: Any
     ) -> None:
         self.step += 1
+        self._calls_started[run_id] = time.perf_counter()
         self._prompt_tokens[run_id] = count_tokens_approximately([HumanMessage(p) for p in prompts])
 
+    async def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self._calls_started.pop(run_id, None)
+        if not isinstance(error, asyncio.CancelledError):
+            metrics.MODEL_ERRORS.labels(self.model).inc()
+
     async def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
+        if (started := self._calls_started.pop(run_id, None)) is not None:
+            metrics.MODEL_LATENCY.labels(self.model).observe(time.perf_counter() - started)
         prompt_tokens = self._prompt_tokens.pop(run_id, 0)
         generation = response.generations[0][0] if response.generations and response.generations[0] else None
         reported = getattr(getattr(generation, "message", None), "usage_metadata", None)
@@ -149,6 +161,7 @@ class AgentEventHandler(AsyncCallbackHandler):
             self._fail(call, started, str(output))
             return
         call.output, call.ended_at = str(output), utcnow()
+        metrics.TOOL_CALLS.labels(call.tool, "ok").inc()
         self.queue.put_nowait(
             ToolEndEvent(
                 **self.ids,
@@ -166,6 +179,7 @@ class AgentEventHandler(AsyncCallbackHandler):
             self._fail(*self._open.pop(run_id), f"{type(error).__name__}: {error}")
 
     def _fail(self, call: ToolCall, started: float, error: str) -> None:
+        metrics.TOOL_CALLS.labels(call.tool, "error").inc()
         call.error, call.ended_at = error, utcnow()
         self.queue.put_nowait(
             ToolErrorEvent(

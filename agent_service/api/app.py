@@ -19,12 +19,14 @@ from agent_service.api import (
     kb_chat,
     knowledge_bases,
     messages,
+    metrics,
     models,
     openai_chat,
     tools,
 )
 from agent_service.api.deps import authenticate
 from agent_service.api.errors import install_error_handlers
+from agent_service.api.middleware import RequestContext
 from agent_service.config import Settings, get_settings
 from agent_service.knowledge.discover import start_indexing_bases_found_on_disk
 from agent_service.long_lived import freeze_loaded_objects
@@ -60,10 +62,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="agent-service", version=__version__, lifespan=lifespan)
     app.state.services = services
     install_error_handlers(app)
+    app.add_middleware(RequestContext)
 
     protected = [Depends(authenticate)]
     app.include_router(health.router)
     app.include_router(web.router)  # the page holds no data: no key needed to load it
+    app.include_router(metrics.router, dependencies=protected)
     app.include_router(models.router, dependencies=protected)
     app.include_router(chat.router, dependencies=protected)
     app.include_router(agent.router, dependencies=protected)

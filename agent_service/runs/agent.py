@@ -24,7 +24,7 @@ async def stream_agent(
     *, turn: Turn, executor: AgentExecutor, inputs: dict[str, Any], agent_style: str
 ) -> AsyncIterator[StreamEvent]:
     """metadata, (token | tool_start | tool_end | tool_error)..., final_answer, done."""
-    handler = AgentEventHandler(**turn.ids)
+    handler = AgentEventHandler(**turn.ids, model=turn.model_name)
     if turn.approvals is not None:
         handler.watch(turn.approvals)
     yield MetadataEvent(

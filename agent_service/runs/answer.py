@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import aclosing
 from typing import Any
@@ -12,6 +13,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.utils import count_tokens_approximately
 
+from agent_service import metrics
 from agent_service.runs.turn import Turn
 from agent_service.streaming.events import DoneEvent, ErrorEvent, MetadataEvent, StreamEvent, TokenEvent
 
@@ -64,9 +66,13 @@ async def stream_answer(
             **extra,
         }
 
+    started, first = time.perf_counter(), True
     try:
         async with aclosing(model.astream(messages)) as chunks:
             async for chunk in chunks:
+                if first:
+                    first = False
+                    metrics.MODEL_LATENCY.labels(turn.model_name).observe(time.perf_counter() - started)
                 text = chunk.content if isinstance(chunk.content, str) else chunk.text
                 if text:
                     parts.append(text)
@@ -80,6 +86,7 @@ async def stream_answer(
         turn.finish(content="".join(parts), status="interrupted", meta=meta)
         raise
     except Exception as exc:
+        metrics.MODEL_ERRORS.labels(turn.model_name).inc()
         logger.warning("model %s failed mid-stream: %s", turn.model_name, exc, exc_info=True)
         message = describe_error(exc)
         turn.finish(content="".join(parts), status="error", meta=summary("error", error=message))

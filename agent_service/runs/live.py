@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from typing import Protocol
 
 import anyio
 
+from agent_service import metrics
 from agent_service.db import answers
 from agent_service.db.engine import Database
 from agent_service.db.models import new_id
@@ -53,6 +55,8 @@ class LiveRun:
         self._ending = False  # `done` arrived: too late to stop
         self._changed = asyncio.Event()
         self._ended = asyncio.Event()
+        self._started_at = time.perf_counter()
+        self._first_token = True
         self._task = asyncio.create_task(self._produce(events), name=f"answer-{turn.message_id}")
         self._task.add_done_callback(self._cancelled_before_start)
 
@@ -67,6 +71,9 @@ class LiveRun:
         self._changed.clear()
         if self._on_event is not None:
             self._on_event(self, event)
+        if self._first_token and isinstance(event, TokenEvent):
+            self._first_token = False
+            metrics.FIRST_TOKEN.observe(time.perf_counter() - self._started_at)
         if isinstance(event, ToolApprovalEvent):
             # A person may come looking for it now: saved `requires_action` at once, not at the next checkpoint.
             self._saving_now = asyncio.create_task(self._save_progress())
@@ -237,6 +244,10 @@ class LiveRuns(Protocol):
         """Start what the runs need in the background (at the app's start-up)."""
         ...
 
+    async def check_stores(self) -> dict[str, str]:
+        """The state of each store the runs use: `ok` or the error (for /health)."""
+        ...
+
     async def close(self) -> None:
         """Let go of what `begin` started (after `shutdown`)."""
         ...
@@ -262,13 +273,18 @@ class LocalRuns:
             turn,
             events,
             db=self.db,
-            on_end=lambda ended: self.runs.pop(ended.message_id, None),
+            on_end=self._ended,
             on_event=self._on_event,
         )
         self.runs[run.message_id] = run
+        metrics.STREAMS.inc()
         if self._checkpoints is None or self._checkpoints.done():
             self._checkpoints = asyncio.create_task(self._checkpoint_while_live(), name="answer-checkpoints")
         return run
+
+    def _ended(self, run: LiveRun) -> None:
+        self.runs.pop(run.message_id, None)
+        metrics.STREAMS.dec()
 
     async def _checkpoint_while_live(self) -> None:
         while self.runs:
@@ -301,6 +317,9 @@ class LocalRuns:
 
     async def begin(self) -> None:
         pass  # the checkpoints start with the first answer
+
+    async def check_stores(self) -> dict[str, str]:
+        return {}  # everything is in this process
 
     async def close(self) -> None:
         pass

@@ -257,6 +257,13 @@ class RedisRuns(LocalRuns):
         for work in (self._publish_forever, self._listen_forever, self._heartbeat_forever):
             self._tasks.append(asyncio.create_task(work(), name=f"redis-{work.__name__}"))
 
+    async def check_stores(self) -> dict[str, str]:
+        try:
+            await asyncio.wait_for(self.redis.ping(), 3.0)
+            return {"redis": "ok"}
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            return {"redis": f"unavailable: {type(exc).__name__}"}
+
     async def close(self) -> None:
         while self._outbox:  # what is left to publish (the shutdown's last events)
             self._outbox_ready.set()

@@ -62,11 +62,15 @@ def start_profiler(pid: int) -> None:
     subprocess.Popen(spy, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def start_service(port: int, data_dir: str, upstream_url: str, checkout: Path = REPO) -> subprocess.Popen:
-    """`agent-service serve` from `checkout` on 127.0.0.1:`port`, SQLite in `data_dir`, one model
-    (`bench`) on the OpenAI-compatible `upstream_url`; ready when this returns."""
+def start_service(
+    port: int, data_dir: str, upstream_url: str, checkout: Path = REPO, **settings: str
+) -> subprocess.Popen:
+    """`agent-service serve` from `checkout` on 127.0.0.1:`port`, SQLite in `data_dir` (unless
+    `settings`, AGENT_SERVICE_* variables, say otherwise), one model (`bench`) on the
+    OpenAI-compatible `upstream_url`; ready when this returns."""
     env = {
         **os.environ,
+        **settings,
         "PYTHONPATH": str(checkout),
         "AGENT_SERVICE_DATA_DIR": data_dir,
         "AGENT_SERVICE_PROMPTS_DIR": str(REPO / "prompts"),

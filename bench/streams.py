@@ -15,7 +15,7 @@ import re
 import resource
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import aiohttp
 from processes import cpu_seconds
@@ -63,12 +63,18 @@ async def timed_stream(session: aiohttp.ClientSession, url: str, body: dict, mar
 
 
 async def run_level(
-    session: aiohttp.ClientSession, url: str, bodies: Callable[[int], dict], markers: Markers, level: int
+    session: aiohttp.ClientSession,
+    url: str | Sequence[str],
+    bodies: Callable[[int], dict],
+    markers: Markers,
+    level: int,
 ) -> list[Result]:
+    """`level` concurrent streams, a few waves of them; several `url`s take turns (round robin)."""
+    urls = [url] if isinstance(url, str) else list(url)
     results: list[Result] = []
     for wave in range(20 if level == 1 else WAVES):
-        batch = [bodies(wave * level + i) for i in range(level)]
-        results += await asyncio.gather(*(timed_stream(session, url, body, markers) for body in batch))
+        batch = [(urls[i % len(urls)], bodies(wave * level + i)) for i in range(level)]
+        results += await asyncio.gather(*(timed_stream(session, to, body, markers) for to, body in batch))
     return results
 
 
@@ -115,9 +121,9 @@ async def compare(
     *,
     levels: tuple[int, ...],
     upstream: str,
-    service_url: str,
+    service_url: str | Sequence[str],
     service_body: Callable[[int], dict],
-    service_pid: int,
+    service_pid: int | Sequence[int],
 ) -> None:
     """For each level: streams straight from the upstream, then through `service_url`; prints both, and the gap."""
     print(
@@ -129,9 +135,10 @@ async def compare(
         for level in levels:
             upstream_url = f"{upstream}/v1/chat/completions"
             direct = await measured(run_level(session, upstream_url, direct_body, UPSTREAM, level))
-            service_before = cpu_seconds(service_pid)
+            pids = [service_pid] if isinstance(service_pid, int) else list(service_pid)
+            service_before = sum(map(cpu_seconds, pids))
             through = await measured(run_level(session, service_url, service_body, SERVICE, level))
-            cpu = (cpu_seconds(service_pid) - service_before) / through["n"] * 1000
+            cpu = (sum(map(cpu_seconds, pids)) - service_before) / through["n"] * 1000
             print_row(level, "upstream", direct)
             print_row(level, "service", through, f"{cpu:.1f} ms")
             print(

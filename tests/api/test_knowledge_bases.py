@@ -147,3 +147,32 @@ async def test_duplicate_and_missing_bases(client: httpx.AsyncClient):
     assert duplicate.status_code == 409 and "already exists" in duplicate.json()["msg"]
     assert missing.status_code == 404
     assert empty.status_code == 400
+
+
+async def test_score_is_relevance_with_the_embedded_minilm(make_settings):
+    """The default threshold keeps what answers the question and drops what does not, in any base."""
+    # No similarity floor: the score alone must tell.
+    app = create_app(make_settings(embeddings={"provider": "local"}, kb_min_similarity=0.0))
+    docs = [
+        ("car.txt", b"The car engine fails to turn over on cold winter mornings; charge the battery."),
+        ("router.txt", b"To reboot the router, hold the reset button for ten seconds."),
+        ("bread.txt", b"Knead the dough for ten minutes, then let it rise for an hour."),
+    ]
+    async with asgi_client(app) as client:
+        await create(client, "garage")
+        await client.post("/knowledge_bases/garage/files", files=multipart(docs))
+
+        async def search(query: str, **body) -> list[dict]:
+            response = await client.post("/knowledge_bases/garage/search", json={"query": query, **body})
+            assert response.status_code == 200
+            return response.json()
+
+        answered = await search("Why won't my automobile start when it is freezing?")
+        unrelated = await search("Which planet is the largest in the solar system?")
+        unrelated_all = await search("Which planet is the largest in the solar system?", score_threshold=0)
+
+    assert [hit["file"] for hit in answered] == ["car.txt"] and answered[0]["score"] >= 0.5
+    assert answered[0]["vector_score"] > 0.3 and answered[0]["keyword_score"] is None  # no word in common
+    assert unrelated == []
+    assert unrelated_all and all(hit["score"] < 0.2 for hit in unrelated_all)
+    app.state.services.close()

@@ -9,6 +9,7 @@ import pytest
 
 from agent_service.api.app import create_app
 from tests.asgi import asgi_client
+from tests.fake_rerank import FakeReranker
 from tests.knowledge.documents import make_docx, make_pdf
 from tests.sse import parse_frames
 
@@ -176,3 +177,21 @@ async def test_score_is_relevance_with_the_embedded_minilm(make_settings):
     assert unrelated == []
     assert unrelated_all and all(hit["score"] < 0.2 for hit in unrelated_all)
     app.state.services.close()
+
+
+async def test_search_with_a_reranker_returns_its_order_and_scores(make_settings):
+    reranker = FakeReranker(scores={"warranty": 0.8, "filter": 0.3}).start()
+    app = create_app(make_settings(reranker={"base_url": reranker.url}))
+    try:
+        async with asgi_client(app) as client:
+            await create(client)
+            await client.post("/knowledge_bases/appliances/files", files=multipart(FILES[2:4]))
+            response = await client.post(
+                "/knowledge_bases/appliances/search", json={"query": "How long does the warranty last?"}
+            )
+    finally:
+        reranker.stop()
+        app.state.services.close()
+
+    assert [(hit["file"], hit["score"]) for hit in response.json()] == [("notes.docx", 0.8)]  # 0.3 < 0.5
+    assert reranker.requests[0]["query"] == "How long does the warranty last?"

@@ -229,6 +229,12 @@ class KnowledgeBaseService:
                 results.append(FileResult(name=file_name, status="failed", reason=row.error))
             return results + indexer.index(uploads(), override=True, store_bytes=False, progress=progress)
 
+    def upgrade_keyword_indexes(self) -> None:
+        """Bring every base's keyword index up to the current segmentation (see `KeywordIndex.upgrade`)."""
+        for kb in self.list():
+            with self._writer(kb.name):
+                self._keyword_index(kb.name).upgrade()
+
     # Search.
 
     def search(

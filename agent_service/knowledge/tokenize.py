@@ -44,10 +44,13 @@ STOP_WORDS = frozenset(
 
 
 def name_parts(token: str) -> list[str]:
-    """The parts of a compound or camelCase name, lower-cased; empty for a plain word."""
-    parts = [hump for piece in _SEPARATORS.split(token) for hump in _HUMPS.findall(piece)]
-    if len(parts) < 2:
-        return []
+    """The parts of a compound or camelCase name, lower-cased: each piece between
+    `-`, `_` and `.`, and each hump of a camelCase piece; empty for a plain word."""
+    pieces = _SEPARATORS.split(token)
+    parts: list[str] = []
+    for piece in pieces:
+        humps = _HUMPS.findall(piece)
+        parts.extend(([piece] if len(pieces) > 1 else []) + (humps if len(humps) > 1 else []))
     return [part.lower() for part in parts if len(part) >= MIN_PART_LENGTH]
 
 

@@ -23,12 +23,14 @@ def test_codes_and_identifiers_are_kept_whole_and_split_into_parts():
         "in",
         "gpt-4o",
         "gpt",
+        "4o",
         "v1.2.3",
+        "v1",
         "snake_case",
         "snake",
         "case",
     ]
-    assert segment("web.WSMsgType.TEXT") == ["web.wsmsgtype.text", "web", "ws", "msg", "type", "text"]
+    assert segment("web.WSMsgType.TEXT") == ["web.wsmsgtype.text", "web", "wsmsgtype", "ws", "msg", "type", "text"]
     assert segment("WSMsgType getHTTPResponse") == [
         "wsmsgtype",
         "ws",

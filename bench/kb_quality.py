@@ -35,7 +35,6 @@ import pydoc
 import re
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -43,17 +42,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
+from kb_quality_set import DOC_CHARS, HELD_OUT, TUNING, EvalSet, Question
 
-from kb_quality_set import DOC_CHARS, HELD_OUT, TUNING, EvalSet, Question  # noqa: E402
-
-from agent_service.config import RelevanceCalibration, Settings  # noqa: E402
-from agent_service.db.engine import Database, create_db_engine, migrate  # noqa: E402
-from agent_service.knowledge.fusion import DEFAULT_SCORE_THRESHOLD  # noqa: E402
-from agent_service.knowledge.keyword_index import TERMS_VERSION, KeywordIndex  # noqa: E402
-from agent_service.knowledge.names import KnowledgeBasePaths  # noqa: E402
-from agent_service.knowledge.service import KnowledgeBaseService, SearchRequest  # noqa: E402
-from agent_service.knowledge.vector_store import VectorIndex  # noqa: E402
+from agent_service.config import RelevanceCalibration, Settings
+from agent_service.db.engine import Database, create_db_engine, migrate
+from agent_service.knowledge.fusion import DEFAULT_SCORE_THRESHOLD
+from agent_service.knowledge.keyword_index import TERMS_VERSION, KeywordIndex
+from agent_service.knowledge.names import KnowledgeBasePaths
+from agent_service.knowledge.service import KnowledgeBaseService, SearchRequest
+from agent_service.knowledge.vector_store import VectorIndex
 
 TOP = 5
 KINDS = ("paraphrase", "keyword", "chinese")

@@ -45,7 +45,7 @@ def embedding_model_name(config: EmbeddingsConfig) -> str:
 
 # Measured with bench/kb_quality.py (`--calibrate`) on its tuning set.
 CALIBRATIONS = {
-    LOCAL_MODEL_NAME: RelevanceCalibration(cosine_midpoint=0.427, cosine_scale=0.156, keyword_weight=0.5),
+    LOCAL_MODEL_NAME: RelevanceCalibration(cosine_midpoint=0.427, cosine_scale=0.152, keyword_weight=0.5),
     "fake": RelevanceCalibration(cosine_midpoint=0.2, cosine_scale=0.05, keyword_weight=0.5),
 }
 

@@ -21,7 +21,7 @@ model on the tuning part (see `agent_service.knowledge.fusion`) and prints it
 as an `AGENT_SERVICE_EMBEDDINGS` `relevance` entry.
 
 Bases are built once into `<temp dir>/agent-service-kb-quality-<hash>/` and reused.
-Run: `.venv/bin/python bench/kb_quality.py [--calibrate] [--embeddings JSON]`.
+Run: `.venv/bin/python bench/kb_quality.py [--calibrate] [--embeddings JSON] [--chunk-size N]`.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ from agent_service.knowledge.fusion import DEFAULT_SCORE_THRESHOLD
 from agent_service.knowledge.keyword_index import TERMS_VERSION, KeywordIndex
 from agent_service.knowledge.names import KnowledgeBasePaths
 from agent_service.knowledge.service import KnowledgeBaseService, SearchRequest
+from agent_service.knowledge.splitter import DEFAULT_CHUNK_SIZE
 from agent_service.knowledge.vector_store import VectorIndex
 
 TOP = 5
@@ -96,20 +97,20 @@ def knowledge_service(root: Path, embeddings: dict) -> Iterator[KnowledgeBaseSer
         engine.dispose()
 
 
-def base_dir(files: list[tuple[str, bytes]], embeddings: dict) -> Path:
-    digest = hashlib.sha256(json.dumps(embeddings, sort_keys=True).encode() + str(TERMS_VERSION).encode())
+def base_dir(files: list[tuple[str, bytes]], embeddings: dict, chunk_size: int) -> Path:
+    digest = hashlib.sha256(json.dumps([embeddings, TERMS_VERSION, chunk_size], sort_keys=True).encode())
     for name, data in files:
         digest.update(name.encode() + data)
     return Path(tempfile.gettempdir()) / f"agent-service-kb-quality-{digest.hexdigest()[:16]}"
 
 
-def build(root: Path, files: list[tuple[str, bytes]], embeddings: dict) -> None:
+def build(root: Path, files: list[tuple[str, bytes]], embeddings: dict, chunk_size: int) -> None:
     if (root / "ready").exists():
         return
     shutil.rmtree(root, ignore_errors=True)
     with knowledge_service(root, embeddings) as service:
         service.create(name=KB)
-        results = service.add_files(name=KB, files=files)
+        results = service.add_files(name=KB, files=files, chunk_size=chunk_size)
         failed = [result for result in results if result.status != "indexed"]
         if failed:
             raise SystemExit(f"not indexed: {failed}")
@@ -318,12 +319,12 @@ def _logistic(points: list[tuple[float, bool]]) -> tuple[float, float]:
 # --- main -------------------------------------------------------------------------------------------
 
 
-def run_part(evalset: EvalSet, embeddings: dict, calibration: RelevanceCalibration | None) -> Run:
+def run_part(evalset: EvalSet, embeddings: dict, calibration: RelevanceCalibration | None, chunk_size: int) -> Run:
     files = documents(evalset)
     by_name = dict(files)
     questions = [q for q in evalset.questions if answerable(q, by_name)]
-    root = base_dir(files, embeddings)
-    build(root, files, embeddings)
+    root = base_dir(files, embeddings, chunk_size)
+    build(root, files, embeddings, chunk_size)
     with knowledge_service(root, embeddings) as service:
         if calibration:
             service.calibration = calibration
@@ -334,15 +335,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calibrate", action="store_true", help="fit the relevance calibration on the tuning part")
     parser.add_argument("--embeddings", default='{"provider": "local"}', help="AGENT_SERVICE_EMBEDDINGS as JSON")
+    parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help="characters per chunk")
     args = parser.parse_args()
     embeddings = json.loads(args.embeddings)
     calibration = None
     if args.calibrate:
-        calibration = calibrate(run_part(TUNING, embeddings, None))
+        calibration = calibrate(run_part(TUNING, embeddings, None, args.chunk_size))
         print("calibration:", json.dumps({"relevance": calibration.model_dump()}))
     targets = {}
     for evalset in (TUNING, HELD_OUT):
-        for target, met in report(evalset.name, run_part(evalset, embeddings, calibration)).items():
+        for target, met in report(evalset.name, run_part(evalset, embeddings, calibration, args.chunk_size)).items():
             targets[f"{evalset.name}: {target}"] = met
     print("\ntargets:")
     for target, met in targets.items():

@@ -80,11 +80,31 @@ class McpServerConfig(BaseModel):
         return self
 
 
+class RelevanceCalibration(BaseModel):
+    """How one embedding model's cosine similarities become relevance (see `agent_service.knowledge.fusion`)."""
+
+    cosine_midpoint: float  # the cosine at which a chunk holding no query term scores 0.5
+    cosine_scale: float = Field(gt=0)  # how far cosine must move to change the score's log-odds by 1
+    keyword_weight: float = Field(ge=0)  # what holding every query term is worth, in cosine
+
+
 class EmbeddingsConfig(BaseModel):
     provider: Literal["local", "openai", "fake"] = "local"
     model: str | None = None
     base_url: str | None = None
     api_key: str | None = None
+    # Unset: the calibration measured for this model, else all-MiniLM-L6-v2's (bench/kb_quality.py measures one).
+    relevance: RelevanceCalibration | None = None
+
+
+class RerankerConfig(BaseModel):
+    """A `/rerank` endpoint (vLLM, HF TEI, Infinity, Jina): query and documents in, a score per document out."""
+
+    base_url: str
+    model: str | None = None
+    api_key: str | None = None
+    top_n: int = Field(20, ge=1, le=100)  # fused candidates sent to it per query
+    timeout: float = Field(10.0, gt=0)  # seconds; on a timeout or failure the fused order stands
 
 
 def _default_models() -> dict[str, ModelConfig]:
@@ -111,6 +131,7 @@ class Settings(BaseSettings):
     kb_max_file_mb: float = 50
     # A vector match below this cosine similarity is not relevant (keyword matches always are).
     kb_min_similarity: float = 0.25  # all-MiniLM-L6-v2: unrelated text scores below 0.15, related above 0.3
+    reranker: RerankerConfig | None = None  # reorders (and scores) the fused candidates of every search
     tools_dir: Path = Path("./tools")
     prompts_dir: Path = Path("./prompts")
     host: str = "127.0.0.1"

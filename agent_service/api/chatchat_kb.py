@@ -7,7 +7,8 @@ for application errors (403 for a name that tries to leave its folder, 404
 for a missing or duplicate base, 500 for a failure); search results are a
 bare array. Chatchat's search `score` is a distance (lower is closer) and
 its `score_threshold` the largest distance accepted, so here they are
-`1 - relevance` of the service's 0..1 relevance.
+`1 - relevance` of the service's 0..1 relevance: Chatchat's default, 1.0,
+keeps the `top_k` best chunks whatever their relevance.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ from agent_service.streaming.progress import ProgressEvent, with_progress
 from agent_service.streaming.responses import sse_response
 
 router = APIRouter(prefix="/knowledge_base", tags=["chatchat 0.2 knowledge base"])
+
+
+def relevance_from_distance(score_threshold: float) -> float:
+    """Chatchat's `score_threshold` (the largest distance accepted) as the least relevance accepted."""
+    return max(0.0, 1.0 - score_threshold)
 
 
 def envelope(code: int = 200, msg: str = "success", data: Any = None) -> JSONResponse:
@@ -197,7 +203,7 @@ async def search_docs(body: SearchDocsRequest, services: ServicesDep) -> list[di
             name=body.knowledge_base_name,
             query=body.query,
             top_k=body.top_k,
-            score_threshold=max(0.0, 1.0 - body.score_threshold),
+            score_threshold=relevance_from_distance(body.score_threshold),
         )
     except ServiceError:
         return []  # Chatchat answers a missing or empty base with no documents

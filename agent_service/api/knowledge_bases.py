@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from agent_service.api.deps import ServicesDep
+from agent_service.knowledge.fusion import DEFAULT_SCORE_THRESHOLD
 from agent_service.knowledge.models import FileResult, KnowledgeBasePublic, KnowledgeFilePublic, SearchHit
 from agent_service.knowledge.service import KnowledgeBaseService
 from agent_service.knowledge.splitter import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE
@@ -40,7 +41,9 @@ class KnowledgeBaseUpdate(BaseModel):
 class SearchRequest(BaseModel):
     query: str
     top_k: int = Field(3, ge=1, le=100)
-    score_threshold: float = Field(0.0, ge=0.0, le=1.0, description="Relevance 0..1, higher is better.")
+    score_threshold: float = Field(
+        DEFAULT_SCORE_THRESHOLD, ge=0.0, le=1.0, description="The least relevance (0..1) a hit may have."
+    )
 
 
 async def run(work: Callable[..., T], /, **kwargs: Any) -> T:
@@ -153,7 +156,7 @@ async def reindex(kb: str, services: ServicesDep):
 
 @router.post("/{kb}/search", response_model=list[SearchHit])
 async def search(kb: str, body: SearchRequest, services: ServicesDep):
-    """Hybrid search (vectors + keywords, fused by rank); `score` is relevance in 0..1."""
+    """Hybrid search (vectors + keywords); `score` is relevance in 0..1 (see the README)."""
     return await services.knowledge.asearch(
         name=kb, query=body.query, top_k=body.top_k, score_threshold=body.score_threshold
     )

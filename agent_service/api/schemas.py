@@ -11,6 +11,7 @@ from typing import Any, Literal
 from langchain_core.messages import BaseMessage
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from agent_service.knowledge.fusion import DEFAULT_SCORE_THRESHOLD
 from agent_service.memory import to_langchain
 
 MAX_HISTORY_LEN = 100
@@ -101,7 +102,7 @@ class KnowledgeBaseChatRequest(ChatRequestBase):
     knowledge_base_name: str
     top_k: int = Field(3, ge=1, le=100)
     score_threshold: float = Field(
-        0.0, ge=0.0, le=1.0, description="Minimum relevance of a source, 0..1, higher is better."
+        DEFAULT_SCORE_THRESHOLD, ge=0.0, le=1.0, description="Minimum relevance of a source, 0..1, higher is better."
     )
 
 

@@ -1,6 +1,7 @@
 """Knowledge bases found on disk: a folder under the KB root with a `content/`
 folder but no database row (the shipped `samples`, or one copied in by hand)
-is registered and indexed, in the background, when the service starts."""
+is registered and indexed, in the background, when the service starts.
+Keyword indexes made by an older version are brought up to date first."""
 
 from __future__ import annotations
 
@@ -37,7 +38,12 @@ def index_bases_found_on_disk(knowledge: KnowledgeBaseService) -> list[str]:
     return found
 
 
+def _prepare_bases(knowledge: KnowledgeBaseService) -> None:
+    knowledge.upgrade_keyword_indexes()
+    index_bases_found_on_disk(knowledge)
+
+
 def start_indexing_bases_found_on_disk(knowledge: KnowledgeBaseService) -> threading.Thread:
-    thread = threading.Thread(target=index_bases_found_on_disk, args=(knowledge,), name="kb-discovery", daemon=True)
+    thread = threading.Thread(target=_prepare_bases, args=(knowledge,), name="kb-discovery", daemon=True)
     thread.start()
     return thread

@@ -21,9 +21,9 @@ from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
-from agent_service.config import EmbeddingsConfig
+from agent_service.config import EmbeddingsConfig, RelevanceCalibration
 from agent_service.errors import ServiceError
-from agent_service.knowledge.keyword_index import CJK_CHARS
+from agent_service.knowledge.tokenize import CJK_CHARS
 from agent_service.long_lived import freeze_loaded_objects
 
 LOCAL_MODEL_NAME = "all-MiniLM-L6-v2"
@@ -41,6 +41,18 @@ def embedding_model_name(config: EmbeddingsConfig) -> str:
     if config.provider == "openai":
         return config.model or OPENAI_DEFAULT_MODEL
     return config.model or "fake"
+
+
+# Measured with bench/kb_quality.py (`--calibrate`) on its tuning set.
+CALIBRATIONS = {
+    LOCAL_MODEL_NAME: RelevanceCalibration(cosine_midpoint=0.427, cosine_scale=0.152, keyword_weight=0.5),
+    "fake": RelevanceCalibration(cosine_midpoint=0.2, cosine_scale=0.05, keyword_weight=0.5),
+}
+
+
+def relevance_calibration(config: EmbeddingsConfig) -> RelevanceCalibration:
+    """The configured calibration, else the one measured for the model, else MiniLM's."""
+    return config.relevance or CALIBRATIONS.get(embedding_model_name(config), CALIBRATIONS[LOCAL_MODEL_NAME])
 
 
 def create_embeddings(config: EmbeddingsConfig) -> Embeddings:

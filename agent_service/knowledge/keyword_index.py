@@ -1,47 +1,26 @@
 """The keyword half of hybrid search: a SQLite FTS5 index per knowledge base,
 in `<kb>/keyword_index.db`, updated with its files and never rebuilt per query.
 
-FTS5 cannot split Chinese into words, so text is segmented before it is
-indexed or searched: Chinese runs by jieba (search mode when indexing, so
-both "知识库" and "知识" match; precise mode for queries), everything else into
-lower-cased words that keep inner `-`, `_` and `.` so codes such as `E-7731`,
-`gpt-4o` or `v1.2` match whole. No stemming: the vector half already finds
-other forms of a word, and stemming mangles the exact names people search
-for. A query matches chunks holding any of its terms, ranked by bm25; the
-query's function words ("what", "the", "的") are dropped first, because
-fusion looks at ranks, not at bm25's low weight for them.
+FTS5 cannot split Chinese into words nor names into their parts, so text is
+segmented first (`agent_service.knowledge.tokenize`) and FTS5 indexes the
+terms. A query matches chunks holding any of its terms, ranked by bm25. Each
+result also says how much of the query a chunk covers (`coverage`): the share
+of the query's terms it holds, each term weighted by its rarity in the base
+(idf), so the number means the same from one query and one base to the next.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import re
+import math
 import sqlite3
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jieba
-
-jieba.setLogLevel(logging.WARNING)
-
-# Han ideographs: the characters that carry no spaces between words.
-CJK_CHARS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_TOKENS = re.compile(rf"[{CJK_CHARS}]+|[^\W_{CJK_CHARS}]+(?:[-_.][^\W_{CJK_CHARS}]+)*")
-_CJK_RUN = re.compile(rf"[{CJK_CHARS}]+")
-
-# Query-side only, so a query made of nothing else still searches them.
-STOP_WORDS = frozenset(
-    """a about all also an and any are as at be been being both but by can could did do does for from had has
-    have he her here him his how i if in into is it its just may me might more most must my no not of on only
-    or other our own same she should so some such than that the their them then there these they this those
-    to too under very was we were what when where which who whom whose why will with would you your
-    的 了 是 在 和 与 及 或 有 我 你 他 她 它 我们 你们 他们 这 那 这个 那个 吗 呢 吧 啊 呀 什么 怎么 怎样 如何 为什么
-    哪 哪些 哪个 请 也 就 都 而 被 把 给 对 从 到 中 上 下 一个 一下""".split()
-)
+from agent_service.knowledge.tokenize import query_terms, segment
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunk (
@@ -58,23 +37,17 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunk_terms USING fts5 (
 """
 
 
-def segment(text: str, *, for_query: bool = False) -> list[str]:
-    """The terms of `text`, in order, as they are indexed (or searched, `for_query`)."""
-    terms: list[str] = []
-    for token in _TOKENS.findall(text.lower()):
-        if _CJK_RUN.match(token):
-            words = jieba.lcut(token) if for_query else jieba.lcut_for_search(token)
-            terms.extend(word for word in words if word.strip())
-        else:
-            terms.append(token)
-    return terms
+TERMS_VERSION = 2  # of `segment`: 2 indexes the parts of compound names; an index made before is re-segmented
 
 
-def match_expression(query: str) -> str:
-    """An FTS5 query for chunks holding any term of `query`; empty when it has none."""
-    terms = dict.fromkeys(segment(query, for_query=True))
-    terms = {term: None for term in terms if term not in STOP_WORDS} or terms
+def match_expression(terms: Sequence[str]) -> str:
+    """An FTS5 query for chunks holding any of `terms`; empty when there is none."""
     return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+
+
+def idf(documents_with_term: int, documents: int) -> float:
+    """Lucene's smoothed idf: positive, and highest for a term the base does not hold."""
+    return math.log(1.0 + (documents - documents_with_term + 0.5) / (documents_with_term + 0.5))
 
 
 @dataclass
@@ -91,6 +64,20 @@ class KeywordMatch:
     bm25: float  # SQLite's bm25(): negative, lower is better
 
 
+@dataclass
+class KeywordResult:
+    """One query's keyword matches, best bm25 first, and the coverage of the query by
+    each of them and by each chunk asked about (0..1; chunks holding no term are left out)."""
+
+    matches: list[KeywordMatch] = field(default_factory=list)
+    coverage: dict[str, float] = field(default_factory=dict)
+
+
+def _coverage(weights: dict[str, float], terms: str) -> float:
+    held = set(terms.split())
+    return sum(weight for term, weight in weights.items() if term in held) / sum(weights.values())
+
+
 class KeywordIndex:
     """One knowledge base's keyword index. Each call opens its own connection,
     so threads may share an instance; writers of one base take turns above."""
@@ -105,7 +92,23 @@ class KeywordIndex:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.executescript(_SCHEMA)
             with connection:  # one transaction: committed, or rolled back on error
+                self._resegment_if_older(connection)
                 yield connection
+
+    @staticmethod
+    def _resegment_if_older(connection: sqlite3.Connection) -> None:
+        """Terms made by an older `segment` are made again from the chunks' text (once)."""
+        if connection.execute("PRAGMA user_version").fetchone()[0] >= TERMS_VERSION:
+            return
+        for rowid, text in connection.execute("SELECT rowid, text FROM chunk").fetchall():
+            connection.execute("UPDATE chunk_terms SET terms = ? WHERE rowid = ?", (" ".join(segment(text)), rowid))
+        connection.execute(f"PRAGMA user_version = {TERMS_VERSION}")
+
+    def upgrade(self) -> None:
+        """Bring an index made by an older version up to date (searches only read it)."""
+        if self.path.exists():
+            with self._connect():
+                pass
 
     def add(self, chunks: Sequence[IndexedChunk]) -> None:
         with self._connect() as connection:
@@ -137,32 +140,64 @@ class KeywordIndex:
                 return connection.execute("SELECT count(*) FROM chunk").fetchone()[0]
             return connection.execute("SELECT count(*) FROM chunk WHERE file = ?", (file_name,)).fetchone()[0]
 
-    def search(self, query: str, *, limit: int, files: Collection[str] | None = None) -> list[KeywordMatch]:
+    def search(
+        self, query: str, *, limit: int, files: Collection[str] | None = None, also_cover: Collection[str] = ()
+    ) -> KeywordResult:
         """The `limit` best chunks (of `files`, when given) holding a term of `query`, best first."""
-        return self.search_many([query], limit=limit, files=files)[0]
+        return self.search_many([query], limit=limit, files=files, also_cover=[also_cover])[0]
 
     def search_many(
-        self, queries: Sequence[str], *, limit: int, files: Collection[str] | None = None
-    ) -> list[list[KeywordMatch]]:
-        """`search` for each of `queries`, on one connection."""
-        expressions = [match_expression(query) for query in queries]
-        if not any(expressions) or not self.path.exists():
-            return [[] for _ in queries]  # no searchable term, or nothing was ever indexed
+        self,
+        queries: Sequence[str],
+        *,
+        limit: int,
+        files: Collection[str] | None = None,
+        also_cover: Sequence[Collection[str]] | None = None,
+    ) -> list[KeywordResult]:
+        """`search` for each of `queries`, on one connection; `also_cover[i]` names more
+        chunks (by id) whose coverage of query i is wanted, e.g. the vector half's."""
+        terms_of = [query_terms(query) for query in queries]
+        if not any(terms_of) or not self.path.exists():
+            return [KeywordResult() for _ in queries]  # no searchable term, or nothing was ever indexed
         allowed = None if files is None else json.dumps(list(files))
         # Read-only, and without the writers' set-up: the schema and WAL mode are already on disk.
         with closing(sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True, timeout=30)) as connection:
+            # Per-term document counts; in the connection's temp schema, which a read-only one may write.
+            connection.execute("CREATE VIRTUAL TABLE temp.vocabulary USING fts5vocab(main, chunk_terms, row)")
+            documents = connection.execute("SELECT count(*) FROM chunk").fetchone()[0]
             return [
-                [
-                    KeywordMatch(IndexedChunk(id_, file, text, json.loads(meta)), rank)
-                    for id_, file, text, meta, rank in connection.execute(
-                        "SELECT chunk.id, chunk.file, chunk.text, chunk.metadata, bm25(chunk_terms) AS rank"
-                        " FROM chunk_terms JOIN chunk ON chunk.rowid = chunk_terms.rowid"
-                        " WHERE chunk_terms MATCH ? AND (? IS NULL OR chunk.file IN (SELECT value FROM json_each(?)))"
-                        " ORDER BY rank LIMIT ?",
-                        (expression, allowed, allowed, limit),
-                    )
-                ]
-                if expression
-                else []
-                for expression in expressions
+                self._search(connection, terms, limit, allowed, also, documents) if terms else KeywordResult()
+                for terms, also in zip(terms_of, also_cover or [()] * len(queries), strict=True)
             ]
+
+    @staticmethod
+    def _search(
+        connection: sqlite3.Connection,
+        terms: list[str],
+        limit: int,
+        allowed: str | None,
+        also: Collection[str],
+        documents: int,
+    ) -> KeywordResult:
+        marks = ", ".join("?" * len(terms))
+        counts = dict(connection.execute(f"SELECT term, doc FROM temp.vocabulary WHERE term IN ({marks})", terms))
+        weights = {term: idf(counts.get(term, 0), documents) for term in terms}
+        result = KeywordResult()
+        for id_, file, text, meta, held, rank in connection.execute(
+            "SELECT chunk.id, chunk.file, chunk.text, chunk.metadata, chunk_terms.terms, bm25(chunk_terms) AS rank"
+            " FROM chunk_terms JOIN chunk ON chunk.rowid = chunk_terms.rowid"
+            " WHERE chunk_terms MATCH ? AND (? IS NULL OR chunk.file IN (SELECT value FROM json_each(?)))"
+            " ORDER BY rank LIMIT ?",
+            (match_expression(terms), allowed, allowed, limit),
+        ):
+            result.matches.append(KeywordMatch(IndexedChunk(id_, file, text, json.loads(meta)), rank))
+            result.coverage[id_] = _coverage(weights, held)
+        if unseen := [id_ for id_ in also if id_ not in result.coverage]:
+            for id_, held in connection.execute(
+                "SELECT chunk.id, chunk_terms.terms FROM chunk JOIN chunk_terms ON chunk_terms.rowid = chunk.rowid"
+                f" WHERE chunk.id IN ({', '.join('?' * len(unseen))})",
+                unseen,
+            ):
+                if share := _coverage(weights, held):
+                    result.coverage[id_] = share
+        return result

@@ -100,7 +100,7 @@ class SearchHit(BaseModel):
     file: str
     chunk_index: int
     page: int | None = None  # 1-based, for PDFs
-    score: float  # fused relevance in (0, 1], higher is better
+    score: float  # relevance in 0..1, higher is better (the reranker's, when one is configured)
     vector_score: float | None = None  # cosine similarity clamped to 0..1; None: not a vector candidate
-    keyword_score: float | None = None  # bm25 mapped to 0..1; None: no query term matched
+    keyword_score: float | None = None  # idf-weighted share of the query's terms it holds; None: none
     metadata: dict[str, Any] = {}  # headings, CSV row, and what the loader knew

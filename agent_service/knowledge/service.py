@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from agent_service.batching import Batched
@@ -19,7 +19,7 @@ from agent_service.config import Settings
 from agent_service.db.engine import Database
 from agent_service.errors import ServiceError
 from agent_service.knowledge import crud
-from agent_service.knowledge.embeddings import LazyEmbeddings, embedding_model_name
+from agent_service.knowledge.embeddings import LazyEmbeddings, embedding_model_name, relevance_calibration
 from agent_service.knowledge.errors import (
     EmbeddingModelMismatchError,
     EmptyFileError,
@@ -28,7 +28,7 @@ from agent_service.knowledge.errors import (
     KnowledgeBaseExistsError,
     KnowledgeFileNotFoundError,
 )
-from agent_service.knowledge.fusion import fuse
+from agent_service.knowledge.fusion import DEFAULT_SCORE_THRESHOLD, Candidate, fuse, to_hit
 from agent_service.knowledge.ingest import Indexer, Progress, Upload
 from agent_service.knowledge.keyword_index import KeywordIndex
 from agent_service.knowledge.models import (
@@ -39,12 +39,14 @@ from agent_service.knowledge.models import (
     SearchHit,
 )
 from agent_service.knowledge.names import KnowledgeBasePaths, validate_file_name, validate_kb_name
+from agent_service.knowledge.reranker import Reranker
 from agent_service.knowledge.splitter import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, check_chunking
 from agent_service.knowledge.vector_store import VectorIndex
 
 MAX_TOP_K = 100
 INTERRUPTED = "the service stopped while indexing this file; upload it again or reindex the knowledge base"
-CANDIDATES_PER_HIT = 4  # each retriever proposes this many chunks per hit asked for (at least 20)
+CANDIDATES_PER_HIT = 4  # each retriever proposes this many chunks per hit asked for
+MIN_CANDIDATES = 20
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class SearchRequest:
     name: str
     query: str
     top_k: int = 3
-    score_threshold: float = 0.0
+    score_threshold: float = DEFAULT_SCORE_THRESHOLD
 
     def check(self) -> None:
         if not self.query.strip():
@@ -75,6 +77,8 @@ class KnowledgeBaseService:
         self.max_file_bytes = int(settings.kb_max_file_mb * 1024 * 1024)
         self.chroma_url = settings.chroma_url
         self.min_similarity = settings.kb_min_similarity
+        self.calibration = relevance_calibration(settings.embeddings)
+        self.reranker = Reranker(settings.reranker) if settings.reranker else None
         self._vector_indexes: dict[str, VectorIndex] = {}
         self._paths_by_name: dict[str, KnowledgeBasePaths] = {}
         self._writers: dict[str, threading.RLock] = {}
@@ -225,17 +229,27 @@ class KnowledgeBaseService:
                 results.append(FileResult(name=file_name, status="failed", reason=row.error))
             return results + indexer.index(uploads(), override=True, store_bytes=False, progress=progress)
 
+    def upgrade_keyword_indexes(self) -> None:
+        """Bring every base's keyword index up to the current segmentation (see `KeywordIndex.upgrade`)."""
+        for kb in self.list():
+            with self._writer(kb.name):
+                self._keyword_index(kb.name).upgrade()
+
     # Search.
 
-    def search(self, *, name: str, query: str, top_k: int = 3, score_threshold: float = 0.0) -> list[SearchHit]:
+    def search(
+        self, *, name: str, query: str, top_k: int = 3, score_threshold: float = DEFAULT_SCORE_THRESHOLD
+    ) -> list[SearchHit]:
         """The `top_k` chunks that best match `query`, best first, each scoring at least
-        `score_threshold` (0..1; see `agent_service.knowledge.fusion` for the score)."""
+        `score_threshold` (relevance in 0..1; see `agent_service.knowledge.fusion`)."""
         [found] = self.search_many([SearchRequest(name, query, top_k, score_threshold)])
         if isinstance(found, Exception):
             raise found
         return found
 
-    async def asearch(self, *, name: str, query: str, top_k: int = 3, score_threshold: float = 0.0) -> list[SearchHit]:
+    async def asearch(
+        self, *, name: str, query: str, top_k: int = 3, score_threshold: float = DEFAULT_SCORE_THRESHOLD
+    ) -> list[SearchHit]:
         """`search`, from the event loop. Concurrent searches are run together in a
         worker thread: one query-embedding call and one vector query per base serve
         them all, and the searches that arrive meanwhile form the next batch."""
@@ -271,10 +285,11 @@ class KnowledgeBaseService:
                 results[position] = exc
             return results
         embedding_of = dict(zip(searched, embedded, strict=True))
+        candidates: dict[int, list[Candidate]] = {}
         for name, (visible, hidden) in scopes.items():
             positions = by_base[name]
             try:
-                hits = self._search_base(
+                found = self._search_base(
                     name,
                     [requests[p] for p in positions],
                     [embedding_of[p] for p in positions],
@@ -282,10 +297,29 @@ class KnowledgeBaseService:
                     hidden=hidden,
                 )
             except Exception as exc:
-                hits = [exc] * len(positions)
-            for position, found in zip(positions, hits, strict=True):
-                results[position] = found
+                for position in positions:
+                    results[position] = exc
+                continue
+            candidates.update(zip(positions, found, strict=True))
+        if self.reranker:
+            self._rerank(self.reranker, requests, candidates)
+        for position, ranked in candidates.items():
+            request = requests[position]
+            results[position] = [to_hit(c) for c in ranked if c.score >= request.score_threshold][: request.top_k]
         return results
+
+    @staticmethod
+    def _rerank(reranker: Reranker, requests: Sequence[SearchRequest], candidates: dict[int, list[Candidate]]) -> None:
+        """The reranker's scores replace the fused ones of each request's best candidates,
+        which it reorders; where it fails, the fused order and scores stand."""
+        sent = {p: ranked[: max(reranker.config.top_n, requests[p].top_k)] for p, ranked in candidates.items()}
+        scored = reranker.scores_many([(requests[p].query, [c.chunk.text for c in best]) for p, best in sent.items()])
+        for (position, best), scores in zip(sent.items(), scored, strict=True):
+            if scores is None:
+                continue
+            for candidate, score in zip(best, scores, strict=True):
+                candidate.score = score
+            candidates[position] = sorted(best, key=lambda c: (-c.score, c.chunk.id))
 
     def _search_scope(self, name: str) -> tuple[set[str], bool]:
         """The files a search of this base may return, and whether any other file is being indexed."""
@@ -303,25 +337,28 @@ class KnowledgeBaseService:
         *,
         visible: set[str],
         hidden: bool,
-    ) -> list[list[SearchHit]]:
-        candidates = [max(CANDIDATES_PER_HIT * request.top_k, 20) for request in requests]
+    ) -> list[list[Candidate]]:
+        candidates = [max(CANDIDATES_PER_HIT * request.top_k, MIN_CANDIDATES) for request in requests]
         limit = max(candidates)
         # Only files that are fully indexed: never half a file, nor one being replaced or deleted.
         # Chroma's `$in` filter costs more than the search itself on a large base: skip it
         # unless some file is being indexed (or was, when a crash stopped it).
         vector = self._vector_index(name).search_many(embeddings, limit=limit, files=visible if hidden else None)
-        keyword = self._keyword_index(name).search_many([r.query for r in requests], limit=limit, files=visible)
+        vector = [matches[:wanted] for matches, wanted in zip(vector, candidates, strict=True)]
+        keyword = self._keyword_index(name).search_many(
+            [r.query for r in requests],
+            limit=limit,
+            files=visible,
+            also_cover=[[match.chunk.id for match in matches] for matches in vector],
+        )
         return [
             fuse(
-                vector_matches[:wanted],
-                keyword_matches[:wanted],
-                top_k=request.top_k,
-                score_threshold=request.score_threshold,
+                vector_matches,
+                replace(keyword_result, matches=keyword_result.matches[:wanted]),
+                calibration=self.calibration,
                 min_similarity=self.min_similarity,
             )
-            for request, wanted, vector_matches, keyword_matches in zip(
-                requests, candidates, vector, keyword, strict=True
-            )
+            for vector_matches, keyword_result, wanted in zip(vector, keyword, candidates, strict=True)
         ]
 
     def close(self) -> None:
@@ -330,6 +367,8 @@ class KnowledgeBaseService:
             indexes, self._vector_indexes = list(self._vector_indexes.values()), {}
         for index in indexes:
             index.close()
+        if self.reranker:
+            self.reranker.close()
 
     def fail_interrupted_files(self) -> list[str]:
         """Files a stopped service left `indexing`: their partial chunks leave both

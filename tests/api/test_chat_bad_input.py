@@ -26,7 +26,7 @@ BAD_BODIES = [
     ({"query": "hi", "prompt_name": "../secrets"}, 400, "prompt name '../secrets' must not be a path"),
     ({"query": "hi", "prompt_name": "default\x00"}, 400, "prompt name 'default\\x00' must not contain control"),
     ({"query": "hi", "prompt_name": ".hidden"}, 400, "unknown prompt_name '.hidden'"),
-    ({"query": "hi", "conversation_id": "0" * 32}, 404, "conversation '00000000000000000000000000000000' not found"),
+    ({"query": "hi", "conversation_id": "not an id!"}, 400, "conversation_id must be 1 to 64 letters"),
 ]
 
 

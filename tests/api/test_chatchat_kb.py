@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 
 from tests.sse import parse_frames
 
@@ -96,3 +97,32 @@ async def test_recreate_vector_store_streams_progress(client: httpx.AsyncClient)
     assert progress and all(e["code"] == 200 and "total" in e for e in progress)
     assert progress[-1]["finished"] == progress[-1]["total"] and progress[-1]["doc"] == "pumps.txt"
     assert parse_frames(missing.text) == [{"code": 404, "msg": "未找到知识库 ‘nope’"}]
+
+
+async def test_score_threshold_is_a_distance_here_and_a_relevance_on_our_routes(client: httpx.AsyncClient):
+    await client.post("/knowledge_base/create_knowledge_base", json={"knowledge_base_name": "kb1"})
+    files = [("files", ("pumps.txt", PUMPS)), ("files", ("garden.txt", b"Water the roses at dawn in summer."))]
+    await client.post("/knowledge_base/upload_docs", data={"knowledge_base_name": "kb1"}, files=files)
+    question = {"query": "What does error E-7731 mean?", "top_k": 3}
+
+    async def chatchat(threshold: float) -> list[dict]:
+        body = question | {"knowledge_base_name": "kb1", "score_threshold": threshold}
+        return (await client.post("/knowledge_base/search_docs", json=body)).json()
+
+    async def ours(threshold: float) -> list[dict]:
+        body = question | {"score_threshold": threshold}
+        return (await client.post("/knowledge_bases/kb1/search", json=body)).json()
+
+    everything = await ours(0.0)
+    relevance = {hit["file"]: hit["score"] for hit in everything}
+    assert list(relevance) == ["pumps.txt", "garden.txt"] and relevance["pumps.txt"] > 0.5 > relevance["garden.txt"]
+
+    # Chatchat's default, distance 1.0, keeps both; ours, relevance 1.0, keeps neither.
+    assert [doc["metadata"]["source"] for doc in await chatchat(1.0)] == ["pumps.txt", "garden.txt"]
+    assert await ours(1.0) == []
+    # Distance 0.5 is relevance 0.5, our routes' default.
+    close = await chatchat(0.5)
+    assert [doc["metadata"]["source"] for doc in close] == ["pumps.txt"]
+    assert close[0]["score"] == pytest.approx(1 - relevance["pumps.txt"], abs=1e-6)
+    default = (await client.post("/knowledge_bases/kb1/search", json=question)).json()
+    assert [hit["file"] for hit in default] == ["pumps.txt"]

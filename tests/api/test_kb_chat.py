@@ -58,11 +58,49 @@ async def test_nothing_relevant_uses_the_dedicated_prompt(client, upstream: Fake
     await knowledge_base(client)
     upstream.enqueue("The knowledge base does not cover that.")
 
-    events = parse_frames((await kb_chat(client, query="Who won the 1998 world cup?", score_threshold=0.9)).text)
+    events = parse_frames((await kb_chat(client, query="Who won the 1998 world cup?")).text)
 
     assert events[1]["sources"] == [] and "未找到相关文档" in events[1]["docs"][0]
     prompt = upstream.requests[-1]["messages"][-1]["content"]
     assert "nothing relevant was found" in prompt
+
+
+# What Langchain-Chatchat 0.2's client (ApiRequest.knowledge_base_chat) sends: every key, its defaults.
+CHATCHAT_CLIENT_BODY = {
+    "query": "How often should the filter be cleaned?",
+    "knowledge_base_name": "appliances",
+    "top_k": 3,
+    "score_threshold": 1.0,
+    "history": [],
+    "stream": True,
+    "model_name": "gpt-test",
+    "temperature": 0.7,
+    "max_tokens": None,
+    "prompt_name": "default",
+}
+
+
+async def test_a_chatchat_client_with_its_defaults_gets_the_sources(client, upstream: FakeOpenAI):
+    await knowledge_base(client)
+    upstream.enqueue("Rinse it every month [1].", "No idea.")
+
+    events = parse_frames((await client.post("/chat/knowledge_base_chat", json=CHATCHAT_CLIENT_BODY)).text)
+    # Chatchat's score_threshold is a distance: 0 accepts only a perfect match.
+    strict = parse_frames(
+        (await client.post("/chat/knowledge_base_chat", json=CHATCHAT_CLIENT_BODY | {"score_threshold": 0.0})).text
+    )
+
+    assert events[-1]["docs"][0].startswith("出处 [1] [filters.md](")
+    assert "Rinse the filter" in events[-1]["docs"][0]
+    assert "未找到相关文档" in strict[-1]["docs"][0]
+
+
+async def test_a_chatchat_score_threshold_over_two_is_refused(client, upstream: FakeOpenAI):
+    await knowledge_base(client)
+
+    response = await client.post("/chat/knowledge_base_chat", json=CHATCHAT_CLIENT_BODY | {"score_threshold": 2.5})
+
+    assert response.status_code == 422
 
 
 async def test_without_a_matching_term_or_a_similar_chunk_nothing_is_found(make_settings, upstream: FakeOpenAI):

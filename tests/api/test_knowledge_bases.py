@@ -9,6 +9,7 @@ import pytest
 
 from agent_service.api.app import create_app
 from tests.asgi import asgi_client
+from tests.fake_rerank import FakeReranker
 from tests.knowledge.documents import make_docx, make_pdf
 from tests.sse import parse_frames
 
@@ -171,3 +172,50 @@ async def test_a_streamed_upload_is_checked_whole_before_its_stream_starts(
     assert response.headers["content-type"] == "application/json"
     assert message in response.json()["msg"]
     assert (await client.get("/knowledge_bases/appliances/files")).json() == []
+
+
+async def test_score_is_relevance_with_the_embedded_minilm(make_settings):
+    """The default threshold keeps what answers the question and drops what does not, in any base."""
+    # No similarity floor: the score alone must tell.
+    app = create_app(make_settings(embeddings={"provider": "local"}, kb_min_similarity=0.0))
+    docs = [
+        ("car.txt", b"The car engine fails to turn over on cold winter mornings; charge the battery."),
+        ("router.txt", b"To reboot the router, hold the reset button for ten seconds."),
+        ("bread.txt", b"Knead the dough for ten minutes, then let it rise for an hour."),
+    ]
+    async with asgi_client(app) as client:
+        await create(client, "garage")
+        await client.post("/knowledge_bases/garage/files", files=multipart(docs))
+
+        async def search(query: str, **body) -> list[dict]:
+            response = await client.post("/knowledge_bases/garage/search", json={"query": query, **body})
+            assert response.status_code == 200
+            return response.json()
+
+        answered = await search("Why won't my automobile start when it is freezing?")
+        unrelated = await search("Which planet is the largest in the solar system?")
+        unrelated_all = await search("Which planet is the largest in the solar system?", score_threshold=0)
+
+    assert [hit["file"] for hit in answered] == ["car.txt"] and answered[0]["score"] >= 0.5
+    assert answered[0]["vector_score"] > 0.3 and answered[0]["keyword_score"] is None  # no word in common
+    assert unrelated == []
+    assert unrelated_all and all(hit["score"] < 0.2 for hit in unrelated_all)
+    app.state.services.close()
+
+
+async def test_search_with_a_reranker_returns_its_order_and_scores(make_settings):
+    reranker = FakeReranker(scores={"warranty": 0.8, "filter": 0.3}).start()
+    app = create_app(make_settings(reranker={"base_url": reranker.url}))
+    try:
+        async with asgi_client(app) as client:
+            await create(client)
+            await client.post("/knowledge_bases/appliances/files", files=multipart(FILES[2:4]))
+            response = await client.post(
+                "/knowledge_bases/appliances/search", json={"query": "How long does the warranty last?"}
+            )
+    finally:
+        reranker.stop()
+        app.state.services.close()
+
+    assert [(hit["file"], hit["score"]) for hit in response.json()] == [("notes.docx", 0.8)]  # 0.3 < 0.5
+    assert reranker.requests[0]["query"] == "How long does the warranty last?"

@@ -306,7 +306,7 @@ async def test_agent_non_stream_carries_the_trace_on_the_message(client, upstrea
         ({"max_tokens": 0}, 400, "invalid_value", "max_tokens"),
         ({"n": 2}, 400, "invalid_value", "n"),
         ({"stop": ["a", "b", "c", "d", "e"]}, 400, "invalid_value", "stop"),
-        ({"conversation_id": "0" * 32}, 404, "not_found", None),
+        ({"conversation_id": "not an id!"}, 400, "invalid_conversation_id", "conversation_id"),
         ({"tools": [{"type": "function", "function": {"name": "f"}}]}, 400, "invalid_value", "tools"),
     ],
 )

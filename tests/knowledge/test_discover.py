@@ -70,3 +70,28 @@ async def test_a_file_left_half_indexed_by_a_crash_is_failed_at_the_next_start(m
     assert files["fan.md"]["status"] == "indexed"
     assert all(hit["file"] != "pump.md" for hit in hits)
     assert KeywordIndex(settings.kb_root / "manuals" / "keyword_index.db").count("pump.md") == 0
+
+
+async def test_a_keyword_index_made_by_an_older_version_is_upgraded_at_start(make_settings, tmp_path: Path):
+    import sqlite3
+
+    kb_root = tmp_path / "knowledge_base"
+    (kb_root / "api" / "content").mkdir(parents=True)
+    (kb_root / "api" / "content" / "ws.md").write_text("Compare msg.type with web.WSMsgType.TEXT first.")
+    settings = make_settings(kb_root=kb_root)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        app.state.discovery.join(timeout=60)
+    with sqlite3.connect(kb_root / "api" / "keyword_index.db") as connection:  # whole names only, as before
+        connection.execute("UPDATE chunk_terms SET terms = 'compare msg.type with web.wsmsgtype.text first'")
+        connection.execute("PRAGMA user_version = 1")
+
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        app.state.discovery.join(timeout=60)
+        async with asgi_client(app) as client:
+            hits = (
+                await client.post("/knowledge_bases/api/search", json={"query": "WSMsgType", "score_threshold": 0})
+            ).json()
+
+    assert [hit["file"] for hit in hits] == ["ws.md"] and hits[0]["keyword_score"] == 1.0

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from agent_service import metrics
 from agent_service.batching import Batched
 from agent_service.config import Settings
 from agent_service.db.engine import Database
@@ -255,7 +256,8 @@ class KnowledgeBaseService:
         them all, and the searches that arrive meanwhile form the next batch."""
         request = SearchRequest(name, query, top_k, score_threshold)
         request.check()  # a bad request is refused before it waits for a batch
-        return await self._batched_search(request)
+        with metrics.KNOWLEDGE_SEARCH.time():
+            return await self._batched_search(request)
 
     def search_many(self, requests: Sequence[SearchRequest]) -> list[list[SearchHit] | Exception]:
         """Each request's hits, or the error that refused or failed it."""

@@ -16,7 +16,6 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import SystemMessage
 
-from agent_service import metrics
 from agent_service.agents.executor import build_executor
 from agent_service.api.schemas import AgentChatRequest, ChatRequest, ChatRequestBase, KnowledgeBaseChatRequest
 from agent_service.chains import kb_chat
@@ -145,10 +144,9 @@ async def start_knowledge_base_chat(
     template = services.prompts.get("kb_chat", body.prompt_name)
     nothing_found = services.prompts.get("kb_chat", "empty")
     model = request_model(services, body, model_name)
-    with metrics.KNOWLEDGE_SEARCH.time():
-        hits = await services.knowledge.asearch(
-            name=body.knowledge_base_name, query=body.query, top_k=body.top_k, score_threshold=body.score_threshold
-        )
+    hits = await services.knowledge.asearch(
+        name=body.knowledge_base_name, query=body.query, top_k=body.top_k, score_threshold=body.score_threshold
+    )
 
     turn = await start_turn(services, body, chat_type="knowledge_base_chat", model_name=model_name, owner=owner)
     found = kb_chat.sources(hits, kb=body.knowledge_base_name, base_url=base_url)

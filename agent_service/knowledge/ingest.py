@@ -29,7 +29,7 @@ from agent_service.db.engine import Database
 from agent_service.knowledge import crud
 from agent_service.knowledge.embeddings import BATCH_SIZE
 from agent_service.knowledge.errors import LoaderError
-from agent_service.knowledge.keyword_index import IndexedChunk, KeywordIndex
+from agent_service.knowledge.keyword_index import IndexedChunk, KeywordStore
 from agent_service.knowledge.loaders import load_file
 from agent_service.knowledge.models import FileResult, KnowledgeBase, KnowledgeFile
 from agent_service.knowledge.names import KnowledgeBasePaths
@@ -70,7 +70,7 @@ class Indexer:
     kb: KnowledgeBase
     paths: KnowledgeBasePaths
     vectors: VectorIndex
-    keywords: KeywordIndex
+    keywords: KeywordStore
 
     def index(
         self, uploads: Iterable[Upload], *, override: bool, store_bytes: bool = True, progress: Progress | None = None

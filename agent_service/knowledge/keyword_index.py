@@ -18,7 +18,7 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from agent_service.knowledge.tokenize import query_terms, segment
 
@@ -73,7 +73,34 @@ class KeywordResult:
     coverage: dict[str, float] = field(default_factory=dict)
 
 
-def _coverage(weights: dict[str, float], terms: str) -> float:
+class KeywordStore(Protocol):
+    """A base's keyword index: a SQLite FTS5 file (`KeywordIndex`, embedded) or rows in
+    PostgreSQL (`keyword_index_pg.PostgresKeywordIndex`, shared by replicas)."""
+
+    def add(self, chunks: Sequence[IndexedChunk]) -> None: ...
+
+    def delete_file(self, file_name: str) -> None: ...
+
+    def clear(self) -> None: ...
+
+    def destroy(self) -> None: ...
+
+    def upgrade(self) -> None: ...
+
+    def count(self, file_name: str | None = None) -> int: ...
+
+    def search_many(
+        self,
+        queries: Sequence[str],
+        *,
+        limit: int,
+        files: Collection[str] | None = None,
+        also_cover: Sequence[Collection[str]] | None = None,
+    ) -> list[KeywordResult]: ...
+
+
+def coverage(weights: dict[str, float], terms: str) -> float:
+    """The idf-weighted share of the query's terms (`weights`) that `terms` (a chunk's) hold."""
     held = set(terms.split())
     return sum(weight for term, weight in weights.items() if term in held) / sum(weights.values())
 
@@ -103,6 +130,11 @@ class KeywordIndex:
         for rowid, text in connection.execute("SELECT rowid, text FROM chunk").fetchall():
             connection.execute("UPDATE chunk_terms SET terms = ? WHERE rowid = ?", (" ".join(segment(text)), rowid))
         connection.execute(f"PRAGMA user_version = {TERMS_VERSION}")
+
+    def destroy(self) -> None:
+        """Remove the index's files (a base of that name starts empty)."""
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
     def upgrade(self) -> None:
         """Bring an index made by an older version up to date (searches only read it)."""
@@ -191,13 +223,13 @@ class KeywordIndex:
             (match_expression(terms), allowed, allowed, limit),
         ):
             result.matches.append(KeywordMatch(IndexedChunk(id_, file, text, json.loads(meta)), rank))
-            result.coverage[id_] = _coverage(weights, held)
+            result.coverage[id_] = coverage(weights, held)
         if unseen := [id_ for id_ in also if id_ not in result.coverage]:
             for id_, held in connection.execute(
                 "SELECT chunk.id, chunk_terms.terms FROM chunk JOIN chunk_terms ON chunk_terms.rowid = chunk.rowid"
                 f" WHERE chunk.id IN ({', '.join('?' * len(unseen))})",
                 unseen,
             ):
-                if share := _coverage(weights, held):
+                if share := coverage(weights, held):
                     result.coverage[id_] = share
         return result

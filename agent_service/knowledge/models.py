@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from agent_service.db.models import utcnow
@@ -51,6 +52,26 @@ class KnowledgeFile(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class KeywordChunk(SQLModel, table=True):
+    """A chunk in the keyword index kept in PostgreSQL (with shared stores; the embedded
+    index is a SQLite FTS5 file per base): its text, and its terms as segmented for search."""
+
+    __tablename__ = "keyword_chunk"
+    __table_args__ = (
+        UniqueConstraint("kb", "chunk_id", name="uq_keyword_chunk_kb_chunk_id"),
+        Index("ix_keyword_chunk_terms", "terms", postgresql_using="gin"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kb: str = Field(max_length=100, index=True)
+    chunk_id: str = Field(max_length=64)
+    file: str = Field(max_length=255, index=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column("metadata", JSON, nullable=False))
+    terms: list[str] = Field(sa_column=Column(JSON().with_variant(JSONB(), "postgresql"), nullable=False))
+    length: int  # how many terms: a chunk's length for bm25
 
 
 class KnowledgeBasePublic(BaseModel):

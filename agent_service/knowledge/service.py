@@ -31,7 +31,8 @@ from agent_service.knowledge.errors import (
 )
 from agent_service.knowledge.fusion import DEFAULT_SCORE_THRESHOLD, Candidate, fuse, to_hit
 from agent_service.knowledge.ingest import Indexer, Progress, Upload
-from agent_service.knowledge.keyword_index import KeywordIndex
+from agent_service.knowledge.keyword_index import KeywordIndex, KeywordStore
+from agent_service.knowledge.keyword_index_pg import PostgresKeywordIndex
 from agent_service.knowledge.models import (
     FileResult,
     KnowledgeBase,
@@ -43,6 +44,7 @@ from agent_service.knowledge.names import KnowledgeBasePaths, validate_file_name
 from agent_service.knowledge.reranker import Reranker
 from agent_service.knowledge.splitter import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, check_chunking
 from agent_service.knowledge.vector_store import VectorIndex
+from agent_service.knowledge.writers import PostgresWriterLocks, ProcessWriterLocks
 
 MAX_TOP_K = 100
 INTERRUPTED = "the service stopped while indexing this file; upload it again or reindex the knowledge base"
@@ -82,7 +84,10 @@ class KnowledgeBaseService:
         self.reranker = Reranker(settings.reranker) if settings.reranker else None
         self._vector_indexes: dict[str, VectorIndex] = {}
         self._paths_by_name: dict[str, KnowledgeBasePaths] = {}
-        self._writers: dict[str, threading.RLock] = {}
+        # The embedded stores are this process's; on PostgreSQL the keyword index and the
+        # writers' turns are the database's, shared by every replica.
+        self.shared = db.engine.dialect.name == "postgresql"
+        self._writers = PostgresWriterLocks(db.engine) if self.shared else ProcessWriterLocks()
         self._guard = threading.Lock()
         self._batched_search = Batched(self.search_many)
 
@@ -96,15 +101,14 @@ class KnowledgeBaseService:
             raise EmbeddingModelMismatchError(
                 f"embedding model {model!r} is not the configured one ({self.embedding_model!r})"
             )
-        with self._writer(name):
+        with self._writers.hold(name):
             if self.db.call(crud.kb_exists, name=name):
                 raise KnowledgeBaseExistsError(f"knowledge base {name!r} already exists")
             paths = self._paths(name)
             # Indexes left by a base of that name that is gone from the database describe nothing.
             self._vector_index(name).destroy()
             self._forget(name)
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{paths.keyword_index}{suffix}").unlink(missing_ok=True)
+            self._keyword_index(name).destroy()
             paths.content.mkdir(parents=True, exist_ok=True)
             self.db.call(crud.create_kb, name=name, description=description, embedding_model=model)
         return self.get(name=name)
@@ -124,10 +128,11 @@ class KnowledgeBaseService:
     def delete(self, *, name: str) -> None:
         """Delete a base: its rows, its vector collection, its folder with every file."""
         validate_kb_name(name)
-        with self._writer(name):
+        with self._writers.hold(name):
             self.db.call(crud.delete_kb, name=name)
             self._vector_index(name).destroy()
             self._forget(name)
+            self._keyword_index(name).destroy()
             shutil.rmtree(self._paths(name).root, ignore_errors=True)
 
     # Files.
@@ -164,7 +169,7 @@ class KnowledgeBaseService:
             if len(data) > limit:
                 raise FileTooLargeError(f"file {file_name!r} has {len(data)} bytes, over the limit of {limit}")
         uploads = [Upload(file_name, data, chunk_size, chunk_overlap) for file_name, data in files]
-        with self._writer(name):
+        with self._writers.hold(name):
             indexer = self._indexer(name)
             return indexer.index(uploads, override=override, progress=progress)
 
@@ -184,7 +189,7 @@ class KnowledgeBaseService:
     def delete_file(self, *, name: str, file_name: str) -> None:
         """Delete a file's row, then its chunks from both indexes, then its bytes."""
         validate_file_name(file_name)
-        with self._writer(name):
+        with self._writers.hold(name):
             kb = self._kb(name)
             self.db.call(crud.get_file, kb_id=kb.id, name=file_name)
             self.db.call(crud.delete_file, kb_id=kb.id, name=file_name)
@@ -196,7 +201,7 @@ class KnowledgeBaseService:
     def reindex(self, *, name: str, progress: Progress | None = None) -> list[FileResult]:
         """Rebuild both indexes from the files in `<kb>/content/`, including files
         copied there by hand (with default chunking); a row whose file is gone fails."""
-        with self._writer(name):
+        with self._writers.hold(name):
             indexer = self._indexer(name)
             kb, paths = indexer.kb, indexer.paths
             rows = {row.name: row for row in self.db.call(crud.list_files, kb_id=kb.id)}
@@ -233,7 +238,7 @@ class KnowledgeBaseService:
     def upgrade_keyword_indexes(self) -> None:
         """Bring every base's keyword index up to the current segmentation (see `KeywordIndex.upgrade`)."""
         for kb in self.list():
-            with self._writer(kb.name):
+            with self._writers.hold(kb.name):
                 self._keyword_index(kb.name).upgrade()
 
     # Search.
@@ -374,15 +379,14 @@ class KnowledgeBaseService:
 
     def fail_interrupted_files(self) -> list[str]:
         """Files a stopped service left `indexing`: their partial chunks leave both
-        indexes and the row becomes `failed`, saying so. Call before serving.
-        Only with the embedded vector store, which one process owns, so nothing
-        is indexing yet; beside a Chroma server other instances may be. Returns
-        `kb/file` names."""
-        if self.chroma_url:
-            return []
+        indexes and the row becomes `failed`, saying so. Call before serving. A
+        base that a live replica is writing (it holds the base's turn) is left
+        alone: its files are being indexed, not left. Returns `kb/file` names."""
         failed = []
         for kb_name, row in self.db.read(crud.files_being_indexed):
-            with self._writer(kb_name):
+            with self._writers.try_hold(kb_name) as free:
+                if not free:
+                    continue
                 self._vector_index(kb_name).delete_file(row.name)
                 self._keyword_index(kb_name).delete_file(row.name)
                 row.sqlmodel_update({"status": "failed", "chunk_count": 0, "error": INTERRUPTED})
@@ -408,10 +412,6 @@ class KnowledgeBaseService:
             paths = self._paths_by_name.setdefault(name, KnowledgeBasePaths.under(self.kb_root, name))
         return paths
 
-    def _writer(self, name: str) -> threading.RLock:
-        with self._guard:
-            return self._writers.setdefault(name, threading.RLock())
-
     def _vector_index(self, name: str) -> VectorIndex:
         with self._guard:
             if name not in self._vector_indexes:
@@ -427,7 +427,9 @@ class KnowledgeBaseService:
         with self._guard:
             self._vector_indexes.pop(name, None)
 
-    def _keyword_index(self, name: str) -> KeywordIndex:
+    def _keyword_index(self, name: str) -> KeywordStore:
+        if self.shared:
+            return PostgresKeywordIndex(self.db.engine, name)
         return KeywordIndex(self._paths(name).keyword_index)
 
     def _indexer(self, name: str) -> Indexer:

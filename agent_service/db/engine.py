@@ -70,10 +70,13 @@ def _is_locked(exc: OperationalError) -> bool:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (Alembic `upgrade head`)."""
+    """Bring the schema to the newest revision (Alembic `upgrade head`), once at a time on PostgreSQL."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Replicas starting together take turns: the first migrates, the others find the head.
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('agent-service:migrations'))")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

@@ -67,3 +67,26 @@ async def test_a_conversation_on_postgres(make_settings, postgres_url: str, upst
     assert [m["content"] for m in upstream.requests[-1]["messages"]] == ["hi", "Hello from PostgreSQL.", "again"]
     assert deleted.status_code == 204
     app.state.services.close()
+
+
+@needs_postgres
+def test_replicas_starting_together_migrate_once(postgres_url: str):
+    import concurrent.futures
+
+    from sqlalchemy import text
+
+    admin = create_db_engine(postgres_url)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("CREATE DATABASE fresh_replicas"))
+    admin.dispose()
+    url = postgres_url.rsplit("/", 1)[0] + "/fresh_replicas"
+    engines = [create_db_engine(url) for _ in range(4)]
+
+    with concurrent.futures.ThreadPoolExecutor(len(engines)) as pool:
+        list(pool.map(migrate, engines))  # none fails on a table another one created
+
+    with engines[0].connect() as connection:
+        versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    for engine in engines:
+        engine.dispose()
+    assert len(versions) == 1

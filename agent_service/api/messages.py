@@ -14,7 +14,7 @@ Another key's message is a 404, as if it did not exist.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query
 from pydantic import BaseModel, Field
@@ -63,28 +63,19 @@ async def stop_answer(message_id: MessageId, services: ServicesDep, owner: Owner
     }
 
 
-@router.post("/{message_id}/tool_calls/{run_id}/approve")
-async def approve_tool_call(
+@router.post("/{message_id}/tool_calls/{run_id}/{verb}")
+async def decide_tool_call(
     message_id: MessageId,
     run_id: RunId,
+    verb: Annotated[Literal["approve", "deny"], Path(description="`approve` lets the call run; `deny` refuses it.")],
     services: ServicesDep,
     owner: OwnerDep,
     body: Annotated[DecisionRequest | None, Body()] = None,
 ) -> dict[str, Any]:
-    """Let a tool call that waits for approval run."""
-    return await _decide(services, message_id, run_id, owner, Decision("approved", (body or DecisionRequest()).reason))
-
-
-@router.post("/{message_id}/tool_calls/{run_id}/deny")
-async def deny_tool_call(
-    message_id: MessageId,
-    run_id: RunId,
-    services: ServicesDep,
-    owner: OwnerDep,
-    body: Annotated[DecisionRequest | None, Body()] = None,
-) -> dict[str, Any]:
-    """Refuse a tool call that waits for approval: the model reads "denied by the user" and the reason."""
-    return await _decide(services, message_id, run_id, owner, Decision("denied", (body or DecisionRequest()).reason))
+    """Answer a tool call that waits for approval: it runs, or the model reads
+    "denied by the user" and the reason."""
+    decision = Decision("approved" if verb == "approve" else "denied", (body or DecisionRequest()).reason)
+    return await _decide(services, message_id, run_id, owner, decision)
 
 
 async def _decide(

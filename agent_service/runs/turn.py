@@ -92,43 +92,33 @@ def begin_turn(
     makes its own) starts a conversation with that id, owned by the caller;
     another key's is a 404.
     """
-    title: str | None = ""
-    if conversation_id:
-        title = crud.conversation_title(session=session, conversation_id=conversation_id, owner=owner)
-        if title is not None and not history and history_len > 0:
-            history = DatabaseChatMessageHistory(session=session, conversation_id=conversation_id).last_turns(
-                history_len
+    explicit_history, answer_id = history, new_id()
+    for attempt in (1, 2):
+        title: str | None = ""
+        if conversation_id:
+            title = crud.conversation_title(session=session, conversation_id=conversation_id, owner=owner)
+            if title is not None and not explicit_history and history_len > 0:
+                history = DatabaseChatMessageHistory(session=session, conversation_id=conversation_id).last_turns(
+                    history_len
+                )
+        try:
+            conversation_id, user_message_id = crud.add_user_message(
+                session=session,
+                conversation_id=conversation_id or None,
+                new=title is None,  # a client's own id, unknown yet: the conversation starts with it
+                content=query,
+                meta={"request": request},
+                title=title or "",
+                chat_type=chat_type,
+                owner=owner,
+                answer={"id": answer_id, "model": model_name, "replica": replica},
             )
-    answer_id = new_id()
-    try:
-        conversation_id, user_message_id = crud.add_user_message(
-            session=session,
-            conversation_id=conversation_id or None,
-            new=title is None,  # a client's own id, unknown yet: the conversation starts with it
-            content=query,
-            meta={"request": request},
-            title=title or "",
-            chat_type=chat_type,
-            owner=owner,
-            answer={"id": answer_id, "model": model_name, "replica": replica},
-        )
-    except IntegrityError:
-        if title is not None:
-            raise
-        # Another request started a conversation with this id a moment ago: continue it instead.
-        session.rollback()
-        return begin_turn(
-            session=session,
-            conversation_id=conversation_id,
-            query=query,
-            chat_type=chat_type,
-            model_name=model_name,
-            history=history,
-            history_len=history_len,
-            request=request,
-            owner=owner,
-            replica=replica,
-        )
+            break
+        except IntegrityError:
+            if title is not None or attempt == 2:
+                raise
+            # Another request started a conversation with this id a moment ago: continue it instead.
+            session.rollback()
     return Turn(
         conversation_id=conversation_id,
         user_message_id=user_message_id,

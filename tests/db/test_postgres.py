@@ -70,6 +70,54 @@ async def test_a_conversation_on_postgres(make_settings, postgres_url: str, upst
 
 
 @needs_postgres
+async def test_agent_knowledge_and_openai_turns_on_postgres(make_settings, postgres_url: str, upstream, tmp_path):
+    from tests.api.test_agent_chat import TEST_TOOLS, agent_models
+    from tests.conftest import Rows, tools_folder
+
+    app = create_app(
+        make_settings(
+            database_url=postgres_url, models=agent_models(upstream), tools_dir=tools_folder(tmp_path, TEST_TOOLS)
+        )
+    )
+    upstream.enqueue(
+        'Action: calculator\nAction Input: {"expression": "6*7"}', "Final Answer: 42", "The valve is red [1].", "Hi."
+    )
+    async with asgi_client(app) as client:
+        agent = parse_frames(
+            (await client.post("/chat/agent_chat", json={"query": "6*7?", "model_name": "react", "stream": True})).text
+        )
+        await client.post("/knowledge_bases", json={"name": "notes"})
+        await client.post("/knowledge_bases/notes/files", files=[("files", ("a.md", b"The valve is red."))])
+        kb = parse_frames(
+            (
+                await client.post(
+                    "/chat/knowledge_base_chat",
+                    json={
+                        "query": "valve colour?",
+                        "knowledge_base_name": "notes",
+                        "model_name": "react",
+                        "stream": True,
+                    },
+                )
+            ).text
+        )
+        completion = (
+            await client.post(
+                "/v1/chat/completions", json={"model": "react", "messages": [{"role": "user", "content": "hi"}]}
+            )
+        ).json()
+    rows = Rows(app)
+    agent_answer = next(m for m in rows.messages(agent[0]["conversation_id"]) if m.role == "assistant")
+    app.state.services.close()
+
+    assert types(agent) == ["metadata", "token", "tool_start", "tool_end", "token", "final_answer", "done"]
+    assert [(c.tool, c.output) for c in rows.tool_calls(agent_answer.id)] == [("calculator", "42")]
+    assert types(kb) == ["metadata", "docs", "token", "done"] and kb[1]["sources"][0]["file"] == "a.md"
+    assert completion["choices"][0]["message"]["content"] == "Hi."
+    assert agent_answer.status == "complete" and agent_answer.events[-1]["type"] == "done"
+
+
+@needs_postgres
 def test_replicas_starting_together_migrate_once(postgres_url: str):
     import concurrent.futures
 

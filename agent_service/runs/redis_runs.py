@@ -3,7 +3,8 @@
 Each replica generates its own answers, as `LocalRuns` does, and besides:
 - publishes every event of each answer to a Redis stream (`answer:<id>`,
   entry id `<seq>-1`, a bounded length, kept a while after `done`), in
-  pipelined batches from one task, never on the token path; and notes who
+  pipelined batches from one task, at most every 20 ms, never on the token
+  path; and notes who
   runs the answer (`run:<id>`: replica, owner, model, conversation);
 - follows an answer another replica runs by reading its stream;
 - sends a stop, or a decision on a tool call, to the replica that runs the
@@ -40,6 +41,7 @@ STREAM_LENGTH = 100_000  # events kept per answer (approximately)
 KEEP_AFTER_DONE = 600  # seconds a finished answer's stream stays (the database has it for good)
 FOLLOW_BLOCK_MS = 5_000  # a follower's wait for news before it checks the answer is still there
 REPLY_SECONDS = 10.0  # how long a request to another replica waits for its answer
+PUBLISH_LINGER = 0.02  # seconds an event waits to be published with the next ones (what other replicas lag)
 
 
 def _stream(message_id: str) -> str:
@@ -130,6 +132,7 @@ class RedisRuns(LocalRuns):
     async def _publish_forever(self) -> None:
         while True:
             await self._outbox_ready.wait()
+            await asyncio.sleep(PUBLISH_LINGER)  # gather the other answers' events too: one round trip for all
             self._outbox_ready.clear()
             batch, self._outbox = self._outbox, []
             pipe = self.redis.pipeline(transaction=False)

@@ -11,13 +11,14 @@ from contextlib import aclosing
 from typing import Annotated, Any, TypeVar
 
 import anyio.to_thread
-from fastapi import APIRouter, File, Form, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Path, Response, UploadFile, status
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from agent_service.api.deps import ServicesDep
 from agent_service.knowledge.fusion import DEFAULT_SCORE_THRESHOLD
 from agent_service.knowledge.models import FileResult, KnowledgeBasePublic, KnowledgeFilePublic, SearchHit
+from agent_service.knowledge.names import KB_NAME_MAX_CHARS, NAME_PATTERN, NOT_BLANK
 from agent_service.knowledge.service import KnowledgeBaseService
 from agent_service.knowledge.splitter import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE
 from agent_service.streaming.progress import ProgressDone, with_progress
@@ -25,11 +26,25 @@ from agent_service.streaming.responses import sse_response
 
 router = APIRouter(prefix="/knowledge_bases", tags=["knowledge bases"])
 
+KbName = Annotated[
+    str,
+    Path(
+        description="A knowledge base's name.",
+        json_schema_extra={"pattern": NAME_PATTERN, "maxLength": KB_NAME_MAX_CHARS},
+    ),
+]
+FileName = Annotated[
+    str,
+    Path(
+        description="A file's name (at most 255 bytes).", json_schema_extra={"pattern": NAME_PATTERN, "maxLength": 255}
+    ),
+]
+
 T = TypeVar("T")
 
 
 class KnowledgeBaseCreate(BaseModel):
-    name: str
+    name: str = Field(json_schema_extra={"pattern": NAME_PATTERN, "maxLength": KB_NAME_MAX_CHARS})
     description: str = ""
     embedding_model: str | None = Field(None, description="Must be the configured one; empty means that.")
 
@@ -39,7 +54,7 @@ class KnowledgeBaseUpdate(BaseModel):
 
 
 class SearchRequest(BaseModel):
-    query: str
+    query: str = Field(json_schema_extra={"pattern": NOT_BLANK})
     top_k: int = Field(3, ge=1, le=100)
     score_threshold: float = Field(
         DEFAULT_SCORE_THRESHOLD, ge=0.0, le=1.0, description="The least relevance (0..1) a hit may have."
@@ -64,17 +79,17 @@ async def list_knowledge_bases(services: ServicesDep):
 
 
 @router.get("/{kb}", response_model=KnowledgeBasePublic)
-async def get_knowledge_base(kb: str, services: ServicesDep):
+async def get_knowledge_base(kb: KbName, services: ServicesDep):
     return await run(services.knowledge.get, name=kb)
 
 
 @router.patch("/{kb}", response_model=KnowledgeBasePublic)
-async def update_knowledge_base(kb: str, body: KnowledgeBaseUpdate, services: ServicesDep):
+async def update_knowledge_base(kb: KbName, body: KnowledgeBaseUpdate, services: ServicesDep):
     return await run(services.knowledge.update, name=kb, description=body.description)
 
 
 @router.delete("/{kb}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_knowledge_base(kb: str, services: ServicesDep) -> Response:
+async def delete_knowledge_base(kb: KbName, services: ServicesDep) -> Response:
     await run(services.knowledge.delete, name=kb)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -106,7 +121,7 @@ async def _indexing(service: KnowledgeBaseService, method: str, **kwargs: Any) -
 
 @router.post("/{kb}/files", response_model=list[FileResult])
 async def upload_files(
-    kb: str,
+    kb: KbName,
     services: ServicesDep,
     files: Annotated[list[UploadFile], File(description="One or more files.")],
     override: Annotated[bool, Form()] = False,
@@ -131,31 +146,31 @@ async def upload_files(
 
 
 @router.get("/{kb}/files", response_model=list[KnowledgeFilePublic])
-async def list_files(kb: str, services: ServicesDep):
+async def list_files(kb: KbName, services: ServicesDep):
     return await run(services.knowledge.list_files, name=kb)
 
 
 @router.get("/{kb}/files/{file_name}")
-async def download_file(kb: str, file_name: str, services: ServicesDep) -> FileResponse:
+async def download_file(kb: KbName, file_name: FileName, services: ServicesDep) -> FileResponse:
     path = await run(services.knowledge.file_path, name=kb, file_name=file_name)
     return FileResponse(path, filename=file_name)
 
 
 @router.delete("/{kb}/files/{file_name}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_file(kb: str, file_name: str, services: ServicesDep) -> Response:
+async def delete_file(kb: KbName, file_name: FileName, services: ServicesDep) -> Response:
     await run(services.knowledge.delete_file, name=kb, file_name=file_name)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/{kb}/reindex")
-async def reindex(kb: str, services: ServicesDep):
+async def reindex(kb: KbName, services: ServicesDep):
     """Rebuild the indexes from the files in the base's folder; SSE progress (total, done, current file)."""
     await run(services.knowledge.get, name=kb)
     return sse_response(await _indexing(services.knowledge, "reindex", name=kb))
 
 
 @router.post("/{kb}/search", response_model=list[SearchHit])
-async def search(kb: str, body: SearchRequest, services: ServicesDep):
+async def search(kb: KbName, body: SearchRequest, services: ServicesDep):
     """Hybrid search (vectors + keywords); `score` is relevance in 0..1 (see the README)."""
     return await services.knowledge.asearch(
         name=kb, query=body.query, top_k=body.top_k, score_threshold=body.score_threshold

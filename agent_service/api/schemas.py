@@ -12,6 +12,7 @@ from langchain_core.messages import BaseMessage
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agent_service.knowledge.fusion import DEFAULT_SCORE_THRESHOLD
+from agent_service.knowledge.names import KB_NAME_MAX_CHARS, NAME_PATTERN, NOT_BLANK
 from agent_service.memory import to_langchain
 
 MAX_HISTORY_LEN = 100
@@ -38,7 +39,9 @@ class NullMeansDefault(BaseModel):
 
 
 class ChatRequestBase(NullMeansDefault):
-    query: str = Field(max_length=MAX_QUERY_CHARS, description="The user's message.")
+    query: str = Field(
+        max_length=MAX_QUERY_CHARS, description="The user's message.", json_schema_extra={"pattern": NOT_BLANK}
+    )
     conversation_id: str | None = Field(
         None,
         description="Continue this conversation; an unknown id (1-64 of A-Z a-z 0-9 _ -) starts one with that id; "
@@ -54,7 +57,11 @@ class ChatRequestBase(NullMeansDefault):
         0.7, ge=0.0, le=2.0, description="Chatchat's default is 0.7; None (OpenAI route only) leaves the model's own."
     )
     max_tokens: int | None = Field(None, description="Answer length limit; <= 0 or null means unlimited.")
-    prompt_name: str = "default"
+    prompt_name: str = Field(
+        "default",
+        description="A template in prompts/<chat kind>/, by its file name without .jinja2.",
+        json_schema_extra={"pattern": NAME_PATTERN},
+    )
     top_p: float | None = Field(None, gt=0.0, le=1.0, description="Nucleus sampling; null leaves the model's own.")
     stop: list[str] | None = Field(None, max_length=4, description="Up to 4 sequences that end the answer.")
     system: str | None = Field(None, max_length=MAX_QUERY_CHARS, description="A system message before the history.")
@@ -99,7 +106,7 @@ class AgentChatRequest(ChatRequestBase):
 
 
 class KnowledgeBaseChatRequest(ChatRequestBase):
-    knowledge_base_name: str
+    knowledge_base_name: str = Field(json_schema_extra={"pattern": NAME_PATTERN, "maxLength": KB_NAME_MAX_CHARS})
     top_k: int = Field(3, ge=1, le=100)
     score_threshold: float = Field(
         DEFAULT_SCORE_THRESHOLD, ge=0.0, le=1.0, description="Minimum relevance of a source, 0..1, higher is better."

@@ -17,6 +17,10 @@ from pathlib import Path
 from agent_service.knowledge.errors import InvalidNameError
 
 KB_NAME_MAX_CHARS = 100
+# The names `validate_path_component` accepts, for the OpenAPI schema (a little stricter: no
+# leading dot, which keeps "." and ".." out without a look-ahead JSON Schema cannot count on).
+NAME_PATTERN = r"^[^\s./\\\x00-\x1f\x7f-\x9f](?:[^/\\\x00-\x1f\x7f-\x9f]*[^\s/\\\x00-\x1f\x7f-\x9f])?$"
+NOT_BLANK = r"\S"  # for the schema: text with something in it
 FILE_NAME_MAX_BYTES = 255  # the usual file-system limit for one path component
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import textwrap
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -15,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from sqlmodel import select
 
@@ -24,6 +22,7 @@ from agent_service.config import Settings, get_settings
 from agent_service.db.models import Conversation, Message, ToolCall
 from tests.asgi import asgi_client
 from tests.fake_openai import FakeOpenAI
+from tests.threaded_server import ThreadedServer
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -100,22 +99,15 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def live_server_for() -> Iterator[Callable[[FastAPI], str]]:
     """Serve an app with a real uvicorn on 127.0.0.1 (for disconnects and real clients)."""
-    running: list[tuple[uvicorn.Server, threading.Thread]] = []
+    running: list[ThreadedServer] = []
 
     def serve(application: FastAPI) -> str:
-        config = uvicorn.Config(application, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        running.append((server, thread))
-        while not server.started:
-            time.sleep(0.01)
-        return f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+        running.append(ThreadedServer(application, lifespan="on", log_level="warning"))
+        return running[-1].start()
 
     yield serve
-    for server, thread in running:
-        server.should_exit = True
-        thread.join(timeout=10)
+    for server in running:
+        server.stop(timeout=10)
 
 
 @pytest.fixture

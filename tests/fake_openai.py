@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -26,6 +25,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
+
+from tests.threaded_server import ThreadedServer
 
 
 @dataclass
@@ -157,19 +158,12 @@ class FakeOpenAI:
     # --- running it -----------------------------------------------------------------
 
     def start(self) -> FakeOpenAI:
-        config = uvicorn.Config(self.app(), host="127.0.0.1", port=0, log_level="critical", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        while not self._server.started:
-            time.sleep(0.01)
-        port = self._server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
+        self._server = ThreadedServer(self.app())
+        self.url = self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=5)
+        self._server.stop()
 
 
 def _finish(reply: Reply) -> str:

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import re
-import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from tests.threaded_server import ThreadedServer
 
 
 def word_share(query: str, document: str) -> float:
@@ -57,17 +56,9 @@ class FakeReranker:
         return next((score for text, score in self.scores.items() if text in document), word_share(query, document))
 
     def start(self) -> FakeReranker:
-        app = Starlette(routes=[Route("/rerank", self._rerank, methods=["POST"])])
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        while not self._server.started:
-            time.sleep(0.01)
-        port = self._server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
+        self._server = ThreadedServer(Starlette(routes=[Route("/rerank", self._rerank, methods=["POST"])]))
+        self.url = self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=5)
+        self._server.stop()

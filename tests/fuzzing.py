@@ -15,7 +15,6 @@ Used by tests/test_fuzz.py (a bounded run in `make test`) and bench/fuzz.py
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +25,6 @@ from typing import Any
 import numpy  # noqa: F401 - before the server's threads import it: hypothesis reads a half-imported numpy
 import requests
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from schemathesis import GenerationMode
 from schemathesis.core.result import Ok
@@ -34,6 +32,7 @@ from schemathesis.core.result import Ok
 from agent_service.api.app import create_app
 from agent_service.config import Settings
 from tests.fake_openai import FakeOpenAI
+from tests.threaded_server import ThreadedServer
 
 REPO = Path(__file__).resolve().parent.parent
 API_KEY = "sk-fuzz"
@@ -60,16 +59,12 @@ def fuzz_settings(data: Path, upstream: FakeOpenAI, *, api_keys: list[str]) -> S
 def serve(settings: Settings) -> Iterator[tuple[str, dict[str, Any]]]:
     """The service on a free port: its base URL and its OpenAPI schema."""
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
+    server = ThreadedServer(app, lifespan="on")
+    base_url = server.start()
     try:
-        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}", app.openapi()
+        yield base_url, app.openapi()
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+        server.stop(timeout=30)
 
 
 @dataclass

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import base64
 import struct
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from agent_service.knowledge.embeddings import HashedEmbeddings
+from tests.threaded_server import ThreadedServer
 
 
 class FakeEmbeddingsServer:
@@ -51,15 +49,9 @@ class FakeEmbeddingsServer:
 def embeddings_server(request: pytest.FixtureRequest) -> Iterator[tuple[str, FakeEmbeddingsServer]]:
     fake = FakeEmbeddingsServer(base64=request.param)
     app = Starlette(routes=[Route("/v1/embeddings", fake.embeddings_route, methods=["POST"])])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}/v1", fake
-    server.should_exit = True
-    thread.join(timeout=5)
+    server = ThreadedServer(app)
+    yield f"{server.start()}/v1", fake
+    server.stop()
 
 
 def test_an_openai_compatible_endpoint_embeds_in_batches(make_service, embeddings_server):

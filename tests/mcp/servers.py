@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import threading
-import time
 
-import uvicorn
 from mcp.server.fastmcp import FastMCP
+
+from tests.threaded_server import ThreadedServer
 
 
 def build() -> FastMCP:
@@ -59,21 +58,15 @@ class HttpServer:
     """The same tools over streamable HTTP, at `url` (…/mcp)."""
 
     def __init__(self) -> None:
-        app = build().streamable_http_app()
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.server = ThreadedServer(build().streamable_http_app(), lifespan="on", log_level="warning")
         self.url = ""
 
     def start(self) -> HttpServer:
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.01)
-        self.url = f"http://127.0.0.1:{self.server.servers[0].sockets[0].getsockname()[1]}/mcp"
+        self.url = self.server.start() + "/mcp"
         return self
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=5)
+        self.server.stop()
 
 
 if __name__ == "__main__":

@@ -200,9 +200,10 @@ def queries(count: int, *, seed: int) -> list[str]:
 
 
 @contextmanager
-def knowledge_service(root: Path) -> Iterator[KnowledgeBaseService]:
-    """A service with the local embeddings, its database and bases under `root`."""
-    settings = Settings(data_dir=root / "data", kb_root=root / "knowledge_base", embeddings={"provider": "local"})
+def knowledge_service(root: Path, embeddings: dict | None = None) -> Iterator[KnowledgeBaseService]:
+    """A service (the local embeddings unless `embeddings` says otherwise), its database and bases under `root`."""
+    embeddings = embeddings or {"provider": "local"}
+    settings = Settings(data_dir=root / "data", kb_root=root / "knowledge_base", embeddings=embeddings)
     engine = create_db_engine(settings.database_url)
     migrate(engine)
     service = KnowledgeBaseService(settings, Database(engine))

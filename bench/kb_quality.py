@@ -37,15 +37,14 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from kb_ingest_search import knowledge_service
 from kb_quality_set import DOC_CHARS, HELD_OUT, TUNING, EvalSet, Question
 
-from agent_service.config import RelevanceCalibration, Settings
-from agent_service.db.engine import Database, create_db_engine, migrate
+from agent_service.config import RelevanceCalibration
 from agent_service.knowledge.fusion import DEFAULT_SCORE_THRESHOLD
 from agent_service.knowledge.keyword_index import TERMS_VERSION, KeywordIndex
 from agent_service.knowledge.names import KnowledgeBasePaths
@@ -82,19 +81,6 @@ def answerable(question: Question, files: dict[str, bytes]) -> bool:
     if question.needle.lower() not in files[question.doc].decode().lower():
         raise SystemExit(f"needle {question.needle!r} is not in {question.doc}: fix the set")
     return True
-
-
-@contextmanager
-def knowledge_service(root: Path, embeddings: dict) -> Iterator[KnowledgeBaseService]:
-    settings = Settings(data_dir=root / "data", kb_root=root / "knowledge_base", embeddings=embeddings)
-    engine = create_db_engine(settings.database_url)
-    migrate(engine)
-    service = KnowledgeBaseService(settings, Database(engine))
-    try:
-        yield service
-    finally:
-        service.close()
-        engine.dispose()
 
 
 def base_dir(files: list[tuple[str, bytes]], embeddings: dict, chunk_size: int) -> Path:

@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             connecting.cancel()
             await mcp.close()
         await services.models.aclose()
+        await services.db.aclose()
         services.close()
 
     app = FastAPI(title="agent-service", version=__version__, lifespan=lifespan)

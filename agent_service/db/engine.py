@@ -3,6 +3,7 @@ without making the event loop wait."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -15,12 +16,20 @@ from alembic.config import Config
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlmodel import Session, create_engine
 
 T = TypeVar("T")
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
+
+# Connections per process to a database server. Enough kept open that a burst of
+# turns does not connect and disconnect (a connection costs more than the work it
+# carries), few enough that several replicas stay under PostgreSQL's default
+# `max_connections` (100): with psycopg the turns use the async pool, and the sync
+# pool serves the knowledge bases' and the CLI's work.
+POOLS = {"async": {"pool_size": 20, "max_overflow": 10}, "sync": {"pool_size": 5, "max_overflow": 10}}
 
 CHECKPOINT_EVERY = 200  # transactions run on the loop between two WAL checkpoints
 
@@ -29,7 +38,7 @@ def create_db_engine(url: str) -> Engine:
     """An engine for `url`; SQLite files get WAL, foreign keys and a busy timeout."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        return create_engine(url, pool_pre_ping=True, **_server_pool(parsed.get_driver_name()))
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -65,6 +74,19 @@ def _on_loop_engine(engine: Engine) -> Engine | None:
     return _sqlite_engine(engine.url, timeout=0, pool_size=1, max_overflow=0, checkpoints=False)
 
 
+def _server_pool(driver: str) -> dict[str, int]:
+    # Other drivers have no async mode here: every turn's work is the sync pool's.
+    return POOLS["sync"] if driver == "psycopg" else POOLS["async"]
+
+
+def _async_engine(engine: Engine) -> AsyncEngine | None:
+    """For PostgreSQL through psycopg: an engine whose connections wait for the
+    server on the event loop (psycopg's async mode)."""
+    if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
+        return None
+    return create_async_engine(engine.url, pool_pre_ping=True, **POOLS["async"])
+
+
 def _is_locked(exc: OperationalError) -> bool:
     return "locked" in str(exc.orig)
 
@@ -92,6 +114,8 @@ class Database:
         self._turns = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
         self._on_loop = _on_loop_engine(engine)
         self._since_checkpoint = 0
+        self._async: AsyncEngine | None = None
+        self._async_loop: asyncio.AbstractEventLoop | None = None
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
@@ -115,8 +139,15 @@ class Database:
         the user's message took hundreds of milliseconds, and a third more CPU).
         When another writer holds the database (one of our threads, or another
         process), the work goes to a worker thread and waits there.
-        PostgreSQL work is a network round trip: always a worker thread.
+
+        On PostgreSQL through psycopg the work also runs on the loop, in a
+        greenlet (SQLAlchemy's `run_sync`): each round trip to the server is
+        awaited, so no thread hop and no fight for the GIL per statement.
+        Other PostgreSQL drivers get a worker thread.
         """
+        if (engine := self._loop_engine()) is not None:
+            async with AsyncSession(engine, sync_session_class=Session, expire_on_commit=False) as session:
+                return await session.run_sync(lambda sync_session: work(session=sync_session, **kwargs))
         if self._on_loop is not None and self._turns.acquire(blocking=False):
             try:
                 with Session(self._on_loop, expire_on_commit=False) as session:
@@ -130,6 +161,19 @@ class Database:
             finally:
                 self._turns.release()
         return await anyio.to_thread.run_sync(lambda: self.call(work, **kwargs))
+
+    def _loop_engine(self) -> AsyncEngine | None:
+        """The async engine of the running loop: its connections belong to the loop that opened them."""
+        if self._async_loop is not asyncio.get_running_loop():
+            if self._async is not None or self.engine.dialect.name != "postgresql":
+                return None  # made for another loop (a test's); threads serve this one
+            self._async, self._async_loop = _async_engine(self.engine), asyncio.get_running_loop()
+        return self._async
+
+    async def aclose(self) -> None:
+        """Close the async engine's connections, on the loop they belong to."""
+        if self._async is not None and self._async_loop is asyncio.get_running_loop():
+            await self._async.dispose()
 
     def _checkpoint_now_and_then(self) -> None:
         """Copy the WAL back into the database file from a thread, off the loop."""

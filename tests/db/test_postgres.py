@@ -138,3 +138,34 @@ def test_replicas_starting_together_migrate_once(postgres_url: str):
     for engine in engines:
         engine.dispose()
     assert len(versions) == 1
+
+
+@needs_postgres
+async def test_database_work_on_postgres_stays_on_the_event_loop(postgres_url: str):
+    """psycopg's async mode: a burst of turn writes runs on the loop, each round trip
+    awaited, with no worker thread; errors reach the caller and roll back."""
+    import asyncio
+    import threading
+
+    from agent_service.db import crud
+    from agent_service.db.engine import Database
+    from agent_service.errors import NotFoundError
+
+    engine = create_db_engine(postgres_url)
+    migrate(engine)
+    db = Database(engine)
+    loop_thread, threads = threading.get_ident(), set()
+
+    def write(*, session, content: str) -> str:
+        threads.add(threading.get_ident())
+        return crud.add_user_message(session=session, conversation_id=None, content=content, meta={})[0]
+
+    ids = await asyncio.gather(*(db.run(write, content=f"question {i}") for i in range(40)))
+    with pytest.raises(NotFoundError):
+        await db.run(crud.add_user_message, conversation_id="gone", content="lost", meta={})
+    listed = await db.run(crud.list_messages, conversation_id=ids[7], owner=None)
+    await db.aclose()
+    engine.dispose()
+
+    assert threads == {loop_thread}
+    assert len(set(ids)) == 40 and [m.content for m in listed] == ["question 7"]

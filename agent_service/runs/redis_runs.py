@@ -1,11 +1,13 @@
 """Live answers across replicas, through Redis.
 
 Each replica generates its own answers, as `LocalRuns` does, and besides:
-- publishes every event of each answer to a Redis stream (`answer:<id>`,
-  entry id `<seq>-1`, a bounded length, kept a while after `done`), in
-  pipelined batches from one task, at most every 20 ms, never on the token
-  path; and notes who
-  runs the answer (`run:<id>`: replica, owner, model, conversation);
+- publishes the events of each answer to a Redis stream (`answer:<id>`, a
+  bounded length, kept a while after `done`) from one task, at most every
+  20 ms, never on the token path: one entry per answer per round holds the
+  events since the last round, as a JSON array, and its id is `<seq>-1`
+  with the `seq` of its last event; one pipeline carries every answer's
+  entry. It notes who runs the answer (`run:<id>`: replica, owner, model,
+  conversation);
 - follows an answer another replica runs by reading its stream;
 - sends a stop, or a decision on a tool call, to the replica that runs the
   answer over that replica's control channel (`control:<replica>`);
@@ -23,6 +25,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
+from pydantic import TypeAdapter
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
@@ -32,16 +36,35 @@ from agent_service.errors import NotFoundError
 from agent_service.runs.approvals import AlreadyDecidedError, Decision
 from agent_service.runs.live import LiveRun, LocalRuns
 from agent_service.runs.turn import Turn
-from agent_service.streaming.events import DoneEvent, StreamEvent, event_adapter
+from agent_service.streaming.events import DoneEvent, Event, StreamEvent
+
+_entry_adapter: TypeAdapter[list[StreamEvent]] = TypeAdapter(list[Event])
 
 logger = logging.getLogger(__name__)
 
 PREFIX = "agent-service:"
-STREAM_LENGTH = 100_000  # events kept per answer (approximately)
+STREAM_LENGTH = 100_000  # entries kept per answer (approximately); an entry holds 20 ms of events
 KEEP_AFTER_DONE = 600  # seconds a finished answer's stream stays (the database has it for good)
 FOLLOW_BLOCK_MS = 5_000  # a follower's wait for news before it checks the answer is still there
 REPLY_SECONDS = 10.0  # how long a request to another replica waits for its answer
 PUBLISH_LINGER = 0.02  # seconds an event waits to be published with the next ones (what other replicas lag)
+
+
+# One call appends every answer's news. ARGV: the streams' length, how long one
+# stays after `done`, and the news as JSON: per answer, [its stream, its `run:` key,
+# entry id, entry, 1 if the entry holds `done`]. One argument, packed by json in C,
+# costs far less than a command per answer, or an argument per field, in redis-py.
+# The keys ride in the JSON, so this needs one Redis (a primary), not a Redis Cluster.
+APPEND_ENTRIES = """
+for _, news in ipairs(cjson.decode(ARGV[3])) do
+    local stream, run, id, entry, done = unpack(news)
+    redis.pcall('XADD', stream, 'MAXLEN', '~', ARGV[1], id, 'e', entry)
+    if done == 1 then
+        redis.call('EXPIRE', stream, ARGV[2])
+        redis.call('DEL', run)
+    end
+end
+"""
 
 
 def _stream(message_id: str) -> str:
@@ -58,6 +81,15 @@ def _control(replica: str) -> str:
 
 def _heartbeat(replica: str) -> str:
     return f"{PREFIX}replica:{replica}"
+
+
+def _entry(events: list[StreamEvent]) -> str:
+    return "[" + ",".join(event.model_dump_json(exclude_none=True) for event in events) + "]"
+
+
+def _events(fields: dict[bytes, bytes], after: int) -> list[StreamEvent]:
+    """An entry's events with `seq > after` (an entry found by its last event's seq may begin earlier)."""
+    return [event for event in _entry_adapter.validate_json(fields[b"e"]) if event.seq > after]
 
 
 @dataclass
@@ -82,7 +114,7 @@ class RemoteRun:
 
     async def so_far(self, after: int = -1) -> list[StreamEvent]:
         entries = await self.redis.xrange(_stream(self.turn.message_id), min=f"{after + 1}-0")
-        return [event_adapter.validate_json(fields[b"e"]) for _, fields in entries]
+        return [event for _, fields in entries for event in _events(fields, after)]
 
     async def follow(self, after: int = -1) -> AsyncIterator[StreamEvent]:
         key, last = _stream(self.turn.message_id), f"{after}-1" if after >= 0 else "0-0"
@@ -94,10 +126,10 @@ class RemoteRun:
                 continue
             for entry_id, fields in found[0][1]:
                 last = entry_id
-                event = event_adapter.validate_json(fields[b"e"])
-                yield event
-                if isinstance(event, DoneEvent):
-                    return
+                for event in _events(fields, after):
+                    yield event
+                    if isinstance(event, DoneEvent):
+                        return
 
 
 class RedisRuns(LocalRuns):
@@ -108,6 +140,8 @@ class RedisRuns(LocalRuns):
         self.redis = Redis.from_url(redis_url)
         self.replica_timeout = replica_timeout
         self._outbox: list[Callable[[Pipeline], Any]] = []
+        self._closing = False
+        self._news: dict[str, tuple[LiveRun, int]] = {}  # answers with unpublished events: the first one's seq
         self._outbox_ready = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
 
@@ -120,28 +154,44 @@ class RedisRuns(LocalRuns):
         return super().start(turn, events)
 
     def _on_event(self, run: LiveRun, event: StreamEvent) -> None:
-        data, key, seq = event.model_dump_json(exclude_none=True), _stream(run.message_id), event.seq
-        self._send(lambda pipe: pipe.xadd(key, {"e": data}, id=f"{seq}-1", maxlen=STREAM_LENGTH, approximate=True))
-        if isinstance(event, DoneEvent):
-            self._send(lambda pipe: pipe.expire(key, KEEP_AFTER_DONE).delete(_run_key(run.message_id)))
+        if run.message_id not in self._news:
+            self._news[run.message_id] = (run, event.seq)
+            self._outbox_ready.set()
 
     def _send(self, command: Callable[[Pipeline], Any]) -> None:
         self._outbox.append(command)
         self._outbox_ready.set()
 
+    def _take_news(self, pipe: Pipeline) -> None:
+        """Each answer's events since the last round, as one entry of its stream."""
+        news, self._news = self._news, {}
+        if not news:
+            return
+        entries = []
+        for run, first in news.values():
+            events = run.log[first:]
+            done = int(isinstance(events[-1], DoneEvent))
+            entries.append(
+                [_stream(run.message_id), _run_key(run.message_id), f"{events[-1].seq}-1", _entry(events), done]
+            )
+        # EVAL, not EVALSHA: a restarted Redis has no script cache, and the script is short.
+        pipe.eval(APPEND_ENTRIES, 0, STREAM_LENGTH, KEEP_AFTER_DONE, json.dumps(entries))
+
     async def _publish_forever(self) -> None:
-        while True:
+        """Publish rounds until `close`, which this ends by returning once all is out."""
+        while not (self._closing and not self._outbox and not self._news):
             await self._outbox_ready.wait()
             await asyncio.sleep(PUBLISH_LINGER)  # gather the other answers' events too: one round trip for all
             self._outbox_ready.clear()
             batch, self._outbox = self._outbox, []
             pipe = self.redis.pipeline(transaction=False)
-            for command in batch:
+            for command in batch:  # before the news: an answer's `run:` key precedes its events
                 command(pipe)
+            self._take_news(pipe)
             try:
                 await pipe.execute()
             except Exception:
-                logger.warning("publishing %d commands to Redis failed", len(batch), exc_info=True)
+                logger.warning("publishing to Redis failed", exc_info=True)
 
     # --- answers anywhere ----------------------------------------------------------
 
@@ -243,12 +293,12 @@ class RedisRuns(LocalRuns):
         key = _stream(message_id)
         last = await self.redis.xrevrange(key, count=1)
         if last:
-            previous = event_adapter.validate_json(last[0][1][b"e"])
+            previous = _events(last[0][1], -1)[-1]
             if isinstance(previous, DoneEvent):
                 return
             ids = {"conversation_id": previous.conversation_id, "message_id": message_id}
             done = DoneEvent(**ids, seq=previous.seq + 1, status="interrupted", reason="server_crash")
-            await self.redis.xadd(key, {"e": done.model_dump_json(exclude_none=True)}, id=f"{done.seq}-1")
+            await self.redis.xadd(key, {"e": _entry([done])}, id=f"{done.seq}-1")
         await self.redis.expire(key, KEEP_AFTER_DONE)
         await self.redis.delete(_run_key(message_id))
 
@@ -268,12 +318,18 @@ class RedisRuns(LocalRuns):
             return {"redis": f"unavailable: {type(exc).__name__}"}
 
     async def close(self) -> None:
-        while self._outbox:  # what is left to publish (the shutdown's last events)
-            self._outbox_ready.set()
-            await asyncio.sleep(0.01)
+        # The publisher ends itself once what is left (the shutdown's last events) is out.
+        # It is not cancelled: a cancel landing inside redis-py's reply timeout can be
+        # taken for that timeout, and the task would wait on for news forever.
+        self._closing = True
+        self._outbox_ready.set()
+        publisher, *others = self._tasks
+        with anyio.move_on_after(REPLY_SECONDS):
+            await asyncio.shield(publisher)
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        with anyio.move_on_after(REPLY_SECONDS):
+            await asyncio.gather(*others, return_exceptions=True)
         await self.redis.delete(_heartbeat(self.replica))
         await self.redis.aclose()
 

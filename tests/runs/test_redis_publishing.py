@@ -1,0 +1,89 @@
+"""How a replica publishes its answers' events to Redis, against a real Redis:
+each round's news is one stream entry per answer, a follower on another
+replica gets exactly the events after any `seq` (also from inside an entry),
+and closing publishes what is left and returns."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from agent_service.db.engine import Database, create_db_engine, migrate
+from agent_service.runs.redis_runs import RedisRuns, RemoteRun, RemoteTurn
+from agent_service.runs.turn import Turn
+from agent_service.streaming.events import DoneEvent, MetadataEvent, StreamEvent, TokenEvent
+from tests.servers import redis_bin, redis_server
+
+pytestmark = pytest.mark.skipif(redis_bin() is None, reason="Redis is needed (make test installs it where it can)")
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    with redis_server() as url:
+        yield url
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'service.db'}")
+    migrate(engine)
+    yield Database(engine)
+    engine.dispose()
+
+
+def answer(turn: Turn, tokens: int, gap: float) -> AsyncIterator[StreamEvent]:
+    async def events() -> AsyncIterator[StreamEvent]:
+        yield MetadataEvent(**turn.ids, model="m")
+        for n in range(tokens):
+            await asyncio.sleep(gap)
+            yield TokenEvent(**turn.ids, text=f"t{n} ")
+        yield DoneEvent(**turn.ids, status="complete")
+
+    return events()
+
+
+def new_turn() -> Turn:
+    return Turn(conversation_id="c1", user_message_id="u1", model_name="m", history=[], request={})
+
+
+async def test_a_follower_elsewhere_gets_the_events_after_any_seq(db: Database, redis_url: str):
+    here = RedisRuns(db, redis_url, replica_timeout=15)
+    await here.begin()
+    turn = new_turn()
+    run = here.start(turn, answer(turn, tokens=40, gap=0.002))  # many events per publishing round
+    elsewhere = RemoteRun(here.redis, RemoteTurn("c1", turn.message_id, "m", None, here.replica))
+    followed = [event async for event in elsewhere.follow(-1)]
+    await run.ended()
+
+    entries = await here.redis.xrange(f"agent-service:answer:{turn.message_id}")
+    sliced = {after: await elsewhere.so_far(after) for after in range(-1, len(run.log))}
+    resumed = [event async for event in elsewhere.follow(17)]
+    await here.close()
+
+    log = [event.model_dump() for event in run.log]
+    assert [event.model_dump() for event in followed] == log
+    assert len(entries) < len(log) / 2  # rounds, not events
+    for after, events in sliced.items():
+        assert [event.model_dump() for event in events] == log[after + 1 :], after
+    assert [event.seq for event in resumed] == list(range(18, len(log)))
+
+
+async def test_closing_publishes_the_last_events_and_returns(db: Database, redis_url: str):
+    here = RedisRuns(db, redis_url, replica_timeout=15)
+    await here.begin()
+    turns = [new_turn() for _ in range(16)]
+    runs = [here.start(turn, answer(turn, tokens=20, gap=0.001)) for turn in turns]
+    await asyncio.gather(*(run.ended() for run in runs))
+    stream = f"agent-service:answer:{turns[-1].message_id}"
+    await asyncio.wait_for(here.close(), 5)  # right after the answers: their `done` may not be out yet
+
+    reader = RedisRuns(db, redis_url, replica_timeout=15)
+    last = await reader.redis.xrevrange(stream, count=1)
+    gone = await reader.redis.exists(f"agent-service:run:{turns[-1].message_id}")
+    ttl = await reader.redis.ttl(stream)
+    await reader.redis.aclose()
+    assert last and b'"type":"done"' in last[0][1][b"e"]
+    assert not gone and 0 < ttl <= 600

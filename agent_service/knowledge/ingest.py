@@ -1,7 +1,7 @@
 """Indexing files into one knowledge base, keeping its three stores agreeing.
 
 For each file, in this order: its row is saved as `indexing`; its bytes
-replace `<kb>/content/<name>`; its old chunks leave both indexes; the new
+replace the stored file of that name; its old chunks leave both indexes; the new
 chunks are embedded and stored in batches, then added to the keyword index
 in one transaction; only then is the row `indexed`. Any failure removes
 whatever chunks the file got and leaves the row `failed` with the reason, so
@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from langchain_core.documents import Document
 
@@ -29,10 +26,10 @@ from agent_service.db.engine import Database
 from agent_service.knowledge import crud
 from agent_service.knowledge.embeddings import BATCH_SIZE
 from agent_service.knowledge.errors import LoaderError
+from agent_service.knowledge.files import FileStore
 from agent_service.knowledge.keyword_index import IndexedChunk, KeywordStore
 from agent_service.knowledge.loaders import load_file
 from agent_service.knowledge.models import FileResult, KnowledgeBase, KnowledgeFile
-from agent_service.knowledge.names import KnowledgeBasePaths
 from agent_service.knowledge.splitter import split_file
 from agent_service.knowledge.vector_store import VectorIndex
 
@@ -68,7 +65,7 @@ class _Prepared:
 class Indexer:
     db: Database
     kb: KnowledgeBase
-    paths: KnowledgeBasePaths
+    files: FileStore
     vectors: VectorIndex
     keywords: KeywordStore
 
@@ -127,7 +124,7 @@ class Indexer:
         row = self.db.call(crud.save_file, row=row)
         try:
             if item.data is not None:
-                self._store_bytes(item.name, item.data)
+                self.files.write(item.name, item.data)
             self._remove_chunks(item.name)
             if item.error:
                 raise LoaderError(item.error)
@@ -149,18 +146,6 @@ class Indexer:
         if row.status == "indexed":
             return FileResult(name=item.name, status="indexed", chunk_count=row.chunk_count)
         return FileResult(name=item.name, status="failed", reason=row.error)
-
-    def _store_bytes(self, file_name: str, data: bytes) -> None:
-        # Written beside content/ and renamed in: a reader never sees half a file.
-        self.paths.content.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.paths.root, prefix=".upload-")
-        try:
-            with os.fdopen(handle, "wb") as file:
-                file.write(data)
-            os.replace(temporary, self.paths.file(file_name))
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
 
     def _remove_chunks(self, file_name: str) -> None:
         self.vectors.delete_file(file_name)

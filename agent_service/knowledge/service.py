@@ -8,7 +8,6 @@ alongside them and see only files that are fully indexed.
 
 from __future__ import annotations
 
-import shutil
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -27,8 +26,8 @@ from agent_service.knowledge.errors import (
     EmptyKnowledgeBaseError,
     FileTooLargeError,
     KnowledgeBaseExistsError,
-    KnowledgeFileNotFoundError,
 )
+from agent_service.knowledge.files import DirectoryFileStore
 from agent_service.knowledge.fusion import DEFAULT_SCORE_THRESHOLD, Candidate, fuse, to_hit
 from agent_service.knowledge.ingest import Indexer, Progress, Upload
 from agent_service.knowledge.keyword_index import KeywordIndex, KeywordStore
@@ -104,12 +103,11 @@ class KnowledgeBaseService:
         with self._writers.hold(name):
             if self.db.call(crud.kb_exists, name=name):
                 raise KnowledgeBaseExistsError(f"knowledge base {name!r} already exists")
-            paths = self._paths(name)
             # Indexes left by a base of that name that is gone from the database describe nothing.
             self._vector_index(name).destroy()
             self._forget(name)
             self._keyword_index(name).destroy()
-            paths.content.mkdir(parents=True, exist_ok=True)
+            self._files(name).create()
             self.db.call(crud.create_kb, name=name, description=description, embedding_model=model)
         return self.get(name=name)
 
@@ -133,7 +131,7 @@ class KnowledgeBaseService:
             self._vector_index(name).destroy()
             self._forget(name)
             self._keyword_index(name).destroy()
-            shutil.rmtree(self._paths(name).root, ignore_errors=True)
+            self._files(name).destroy()
 
     # Files.
 
@@ -181,10 +179,7 @@ class KnowledgeBaseService:
         """Where the file's bytes are, as uploaded (for downloads)."""
         kb = self._kb(name)
         self.db.call(crud.get_file, kb_id=kb.id, name=validate_file_name(file_name))
-        path = self._paths(name).file(file_name)
-        if not path.is_file():
-            raise KnowledgeFileNotFoundError(f"file {file_name!r} is missing from the knowledge base's folder")
-        return path
+        return self._files(name).path(file_name)
 
     def delete_file(self, *, name: str, file_name: str) -> None:
         """Delete a file's row, then its chunks from both indexes, then its bytes."""
@@ -195,7 +190,7 @@ class KnowledgeBaseService:
             self.db.call(crud.delete_file, kb_id=kb.id, name=file_name)
             self._vector_index(name).delete_file(file_name)
             self._keyword_index(name).delete_file(file_name)
-            self._paths(name).file(file_name).unlink(missing_ok=True)
+            self._files(name).delete(file_name)
             self.db.call(crud.touch_kb, kb_id=kb.id)
 
     def reindex(self, *, name: str, progress: Progress | None = None) -> list[FileResult]:
@@ -203,9 +198,9 @@ class KnowledgeBaseService:
         copied there by hand (with default chunking); a row whose file is gone fails."""
         with self._writers.hold(name):
             indexer = self._indexer(name)
-            kb, paths = indexer.kb, indexer.paths
+            kb, files = indexer.kb, indexer.files
             rows = {row.name: row for row in self.db.call(crud.list_files, kb_id=kb.id)}
-            on_disk = sorted(path.name for path in paths.content.iterdir() if path.is_file())
+            on_disk = files.names()
             results: list[FileResult] = []
             readable: list[str] = []
             for file_name in on_disk:
@@ -221,7 +216,7 @@ class KnowledgeBaseService:
                     chunking = (
                         (row.chunk_size, row.chunk_overlap) if row else (DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_OVERLAP)
                     )
-                    yield Upload(file_name, paths.file(file_name).read_bytes(), *chunking)
+                    yield Upload(file_name, files.read(file_name), *chunking)
 
             self.db.call(crud.mark_files_indexing, kb_id=kb.id)
             indexer.vectors.clear()
@@ -412,6 +407,9 @@ class KnowledgeBaseService:
             paths = self._paths_by_name.setdefault(name, KnowledgeBasePaths.under(self.kb_root, name))
         return paths
 
+    def _files(self, name: str) -> DirectoryFileStore:
+        return DirectoryFileStore(self._paths(name))
+
     def _vector_index(self, name: str) -> VectorIndex:
         with self._guard:
             if name not in self._vector_indexes:
@@ -438,7 +436,7 @@ class KnowledgeBaseService:
         return Indexer(
             db=self.db,
             kb=kb,
-            paths=self._paths(name),
+            files=self._files(name),
             vectors=self._vector_index(name),
             keywords=self._keyword_index(name),
         )

@@ -26,12 +26,11 @@ from agent_service.db.engine import Database
 from agent_service.knowledge import crud
 from agent_service.knowledge.embeddings import BATCH_SIZE
 from agent_service.knowledge.errors import LoaderError
-from agent_service.knowledge.files import FileStore
-from agent_service.knowledge.keyword_index import IndexedChunk, KeywordStore
+from agent_service.knowledge.keyword_index import IndexedChunk
 from agent_service.knowledge.loaders import load_file
 from agent_service.knowledge.models import FileResult, KnowledgeBase, KnowledgeFile
 from agent_service.knowledge.splitter import split_file
-from agent_service.knowledge.vector_store import VectorIndex
+from agent_service.knowledge.stores import KnowledgeBaseStores
 
 logger = logging.getLogger(__name__)
 
@@ -65,9 +64,7 @@ class _Prepared:
 class Indexer:
     db: Database
     kb: KnowledgeBase
-    files: FileStore
-    vectors: VectorIndex
-    keywords: KeywordStore
+    stores: KnowledgeBaseStores
 
     def index(
         self, uploads: Iterable[Upload], *, override: bool, store_bytes: bool = True, progress: Progress | None = None
@@ -124,32 +121,28 @@ class Indexer:
         row = self.db.call(crud.save_file, row=row)
         try:
             if item.data is not None:
-                self.files.write(item.name, item.data)
-            self._remove_chunks(item.name)
+                self.stores.files.write(item.name, item.data)
+            self.stores.delete_chunks(item.name)
             if item.error:
                 raise LoaderError(item.error)
             chunks = [_indexed(item.name, chunk) for chunk in item.chunks]
             for start in range(0, len(chunks), BATCH_SIZE):
                 batch = chunks[start : start + BATCH_SIZE]
-                self.vectors.add(batch)
+                self.stores.vectors.add(batch)
                 if progress:
                     progress(done + start + len(batch), total, item.name)
-            self.keywords.add(chunks)
+            self.stores.keywords.add(chunks)
             row.sqlmodel_update({"status": "indexed", "chunk_count": len(chunks)})
         except Exception as exc:
             if not isinstance(exc, LoaderError):
                 logger.exception("indexing %r into knowledge base %r failed", item.name, self.kb.name)
-            self._remove_chunks(item.name)
+            self.stores.delete_chunks(item.name)
             row.sqlmodel_update({"status": "failed", "error": str(exc) or type(exc).__name__})
         self.db.call(crud.save_file, row=row)
         self.db.call(crud.touch_kb, kb_id=self.kb.id)
         if row.status == "indexed":
             return FileResult(name=item.name, status="indexed", chunk_count=row.chunk_count)
         return FileResult(name=item.name, status="failed", reason=row.error)
-
-    def _remove_chunks(self, file_name: str) -> None:
-        self.vectors.delete_file(file_name)
-        self.keywords.delete_file(file_name)
 
 
 def _prepare(upload: Upload, sha256: str, *, keep_bytes: bool) -> _Prepared:

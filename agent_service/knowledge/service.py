@@ -8,7 +8,6 @@ alongside them and see only files that are fully indexed.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,11 +26,8 @@ from agent_service.knowledge.errors import (
     FileTooLargeError,
     KnowledgeBaseExistsError,
 )
-from agent_service.knowledge.files import DirectoryFileStore
 from agent_service.knowledge.fusion import DEFAULT_SCORE_THRESHOLD, Candidate, fuse, to_hit
 from agent_service.knowledge.ingest import Indexer, Progress, Upload
-from agent_service.knowledge.keyword_index import KeywordIndex, KeywordStore
-from agent_service.knowledge.keyword_index_pg import PostgresKeywordIndex
 from agent_service.knowledge.models import (
     FileResult,
     KnowledgeBase,
@@ -39,11 +35,11 @@ from agent_service.knowledge.models import (
     KnowledgeFilePublic,
     SearchHit,
 )
-from agent_service.knowledge.names import KnowledgeBasePaths, validate_file_name, validate_kb_name
+from agent_service.knowledge.names import validate_file_name, validate_kb_name
 from agent_service.knowledge.reranker import Reranker
 from agent_service.knowledge.splitter import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, check_chunking
+from agent_service.knowledge.stores import StoreFactory
 from agent_service.knowledge.vector_store import VectorIndex
-from agent_service.knowledge.writers import PostgresWriterLocks, ProcessWriterLocks
 
 MAX_TOP_K = 100
 INTERRUPTED = "the service stopped while indexing this file; upload it again or reindex the knowledge base"
@@ -77,17 +73,10 @@ class KnowledgeBaseService:
         self.embedding_model = embedding_model_name(settings.embeddings)
         self.embeddings = LazyEmbeddings(settings.embeddings)
         self.max_file_bytes = int(settings.kb_max_file_mb * 1024 * 1024)
-        self.chroma_url = settings.chroma_url
         self.min_similarity = settings.kb_min_similarity
         self.calibration = relevance_calibration(settings.embeddings)
         self.reranker = Reranker(settings.reranker) if settings.reranker else None
-        self._vector_indexes: dict[str, VectorIndex] = {}
-        self._paths_by_name: dict[str, KnowledgeBasePaths] = {}
-        # The embedded stores are this process's; on PostgreSQL the keyword index and the
-        # writers' turns are the database's, shared by every replica.
-        self.shared = db.engine.dialect.name == "postgresql"
-        self._writers = PostgresWriterLocks(db.engine) if self.shared else ProcessWriterLocks()
-        self._guard = threading.Lock()
+        self.stores = StoreFactory(settings, db, self.embeddings)
         self._batched_search = Batched(self.search_many)
 
     # Knowledge bases.
@@ -100,14 +89,11 @@ class KnowledgeBaseService:
             raise EmbeddingModelMismatchError(
                 f"embedding model {model!r} is not the configured one ({self.embedding_model!r})"
             )
-        with self._writers.hold(name):
+        with self.stores.writers.hold(name):
             if self.db.call(crud.kb_exists, name=name):
                 raise KnowledgeBaseExistsError(f"knowledge base {name!r} already exists")
             # Indexes left by a base of that name that is gone from the database describe nothing.
-            self._vector_index(name).destroy()
-            self._forget(name)
-            self._keyword_index(name).destroy()
-            self._files(name).create()
+            self.stores.discard(name).files.create()
             self.db.call(crud.create_kb, name=name, description=description, embedding_model=model)
         return self.get(name=name)
 
@@ -126,12 +112,9 @@ class KnowledgeBaseService:
     def delete(self, *, name: str) -> None:
         """Delete a base: its rows, its vector collection, its folder with every file."""
         validate_kb_name(name)
-        with self._writers.hold(name):
+        with self.stores.writers.hold(name):
             self.db.call(crud.delete_kb, name=name)
-            self._vector_index(name).destroy()
-            self._forget(name)
-            self._keyword_index(name).destroy()
-            self._files(name).destroy()
+            self.stores.discard(name).files.destroy()
 
     # Files.
 
@@ -167,7 +150,7 @@ class KnowledgeBaseService:
             if len(data) > limit:
                 raise FileTooLargeError(f"file {file_name!r} has {len(data)} bytes, over the limit of {limit}")
         uploads = [Upload(file_name, data, chunk_size, chunk_overlap) for file_name, data in files]
-        with self._writers.hold(name):
+        with self.stores.writers.hold(name):
             indexer = self._indexer(name)
             return indexer.index(uploads, override=override, progress=progress)
 
@@ -179,28 +162,28 @@ class KnowledgeBaseService:
         """Where the file's bytes are, as uploaded (for downloads)."""
         kb = self._kb(name)
         self.db.call(crud.get_file, kb_id=kb.id, name=validate_file_name(file_name))
-        return self._files(name).path(file_name)
+        return self.stores.open(name).files.path(file_name)
 
     def delete_file(self, *, name: str, file_name: str) -> None:
         """Delete a file's row, then its chunks from both indexes, then its bytes."""
         validate_file_name(file_name)
-        with self._writers.hold(name):
+        with self.stores.writers.hold(name):
             kb = self._kb(name)
             self.db.call(crud.get_file, kb_id=kb.id, name=file_name)
             self.db.call(crud.delete_file, kb_id=kb.id, name=file_name)
-            self._vector_index(name).delete_file(file_name)
-            self._keyword_index(name).delete_file(file_name)
-            self._files(name).delete(file_name)
+            stores = self.stores.open(name)
+            stores.delete_chunks(file_name)
+            stores.files.delete(file_name)
             self.db.call(crud.touch_kb, kb_id=kb.id)
 
     def reindex(self, *, name: str, progress: Progress | None = None) -> list[FileResult]:
         """Rebuild both indexes from the files in `<kb>/content/`, including files
         copied there by hand (with default chunking); a row whose file is gone fails."""
-        with self._writers.hold(name):
+        with self.stores.writers.hold(name):
             indexer = self._indexer(name)
-            kb, files = indexer.kb, indexer.files
+            kb, stores = indexer.kb, indexer.stores
             rows = {row.name: row for row in self.db.call(crud.list_files, kb_id=kb.id)}
-            on_disk = files.names()
+            on_disk = stores.files.names()
             results: list[FileResult] = []
             readable: list[str] = []
             for file_name in on_disk:
@@ -216,11 +199,11 @@ class KnowledgeBaseService:
                     chunking = (
                         (row.chunk_size, row.chunk_overlap) if row else (DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_OVERLAP)
                     )
-                    yield Upload(file_name, files.read(file_name), *chunking)
+                    yield Upload(file_name, stores.files.read(file_name), *chunking)
 
             self.db.call(crud.mark_files_indexing, kb_id=kb.id)
-            indexer.vectors.clear()
-            indexer.keywords.clear()
+            stores.vectors.clear()
+            stores.keywords.clear()
             for file_name in rows.keys() - set(on_disk):
                 row = rows[file_name]
                 row.sqlmodel_update(
@@ -233,8 +216,8 @@ class KnowledgeBaseService:
     def upgrade_keyword_indexes(self) -> None:
         """Bring every base's keyword index up to the current segmentation (see `KeywordIndex.upgrade`)."""
         for kb in self.list():
-            with self._writers.hold(kb.name):
-                self._keyword_index(kb.name).upgrade()
+            with self.stores.writers.hold(kb.name):
+                self.stores.open(kb.name).keywords.upgrade()
 
     # Search.
 
@@ -345,9 +328,10 @@ class KnowledgeBaseService:
         # Only files that are fully indexed: never half a file, nor one being replaced or deleted.
         # Chroma's `$in` filter costs more than the search itself on a large base: skip it
         # unless some file is being indexed (or was, when a crash stopped it).
-        vector = self._vector_index(name).search_many(embeddings, limit=limit, files=visible if hidden else None)
+        stores = self.stores.open(name)
+        vector = stores.vectors.search_many(embeddings, limit=limit, files=visible if hidden else None)
         vector = [matches[:wanted] for matches, wanted in zip(vector, candidates, strict=True)]
-        keyword = self._keyword_index(name).search_many(
+        keyword = stores.keywords.search_many(
             [r.query for r in requests],
             limit=limit,
             files=visible,
@@ -365,10 +349,7 @@ class KnowledgeBaseService:
 
     def close(self) -> None:
         """Release every open vector store (at shutdown)."""
-        with self._guard:
-            indexes, self._vector_indexes = list(self._vector_indexes.values()), {}
-        for index in indexes:
-            index.close()
+        self.stores.close()
         if self.reranker:
             self.reranker.close()
 
@@ -379,11 +360,10 @@ class KnowledgeBaseService:
         alone: its files are being indexed, not left. Returns `kb/file` names."""
         failed = []
         for kb_name, row in self.db.read(crud.files_being_indexed):
-            with self._writers.try_hold(kb_name) as free:
+            with self.stores.writers.try_hold(kb_name) as free:
                 if not free:
                     continue
-                self._vector_index(kb_name).delete_file(row.name)
-                self._keyword_index(kb_name).delete_file(row.name)
+                self.stores.open(kb_name).delete_chunks(row.name)
                 row.sqlmodel_update({"status": "failed", "chunk_count": 0, "error": INTERRUPTED})
                 self.db.call(crud.save_file, row=row)
             failed.append(f"{kb_name}/{row.name}")
@@ -401,34 +381,9 @@ class KnowledgeBaseService:
                 f"but {self.embedding_model!r} is configured"
             )
 
-    def _paths(self, name: str) -> KnowledgeBasePaths:
-        # Resolved once per name: resolving touches the disk. A race computes the same value twice.
-        if (paths := self._paths_by_name.get(name)) is None:
-            paths = self._paths_by_name.setdefault(name, KnowledgeBasePaths.under(self.kb_root, name))
-        return paths
-
-    def _files(self, name: str) -> DirectoryFileStore:
-        return DirectoryFileStore(self._paths(name))
-
     def _vector_index(self, name: str) -> VectorIndex:
-        with self._guard:
-            if name not in self._vector_indexes:
-                self._vector_indexes[name] = VectorIndex(
-                    kb_name=name,
-                    path=self._paths(name).vector_store,
-                    embeddings=self.embeddings,
-                    chroma_url=self.chroma_url,
-                )
-            return self._vector_indexes[name]
-
-    def _forget(self, name: str) -> None:
-        with self._guard:
-            self._vector_indexes.pop(name, None)
-
-    def _keyword_index(self, name: str) -> KeywordStore:
-        if self.shared:
-            return PostgresKeywordIndex(self.db.engine, name)
-        return KeywordIndex(self._paths(name).keyword_index)
+        # The tests look into a base's vector index through this.
+        return self.stores.open(name).vectors
 
     def _indexer(self, name: str) -> Indexer:
         kb = self._kb(name)
@@ -436,7 +391,5 @@ class KnowledgeBaseService:
         return Indexer(
             db=self.db,
             kb=kb,
-            files=self._files(name),
-            vectors=self._vector_index(name),
-            keywords=self._keyword_index(name),
+            stores=self.stores.open(name),
         )

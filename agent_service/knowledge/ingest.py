@@ -1,12 +1,16 @@
 """Indexing files into one knowledge base, keeping its three stores agreeing.
 
 For each file, in this order: its row is saved as `indexing`; its bytes
-replace the stored file of that name; its old chunks leave both indexes; the new
-chunks are embedded and stored in batches, then added to the keyword index
-in one transaction; only then is the row `indexed`. Any failure removes
+replace the stored file of that name; its old chunks leave both indexes;
+the new chunks are embedded and stored in batches, then added to the keyword
+index in one transaction; only then is the row `indexed`. Any failure removes
 whatever chunks the file got and leaves the row `failed` with the reason, so
 one bad file never stops the others. Searches only show chunks of `indexed`
 files, so a crash part-way leaves nothing half-visible.
+
+Reindexing rebuilds both indexes from the stored files: every row becomes
+`indexing` (hidden from searches), both indexes are emptied, and each file is
+indexed again with its own chunking (the default for a file put there by hand).
 
 Everything here is blocking; callers run it in a worker thread and make the
 writers of one base take turns.
@@ -17,19 +21,21 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from langchain_core.documents import Document
 
 from agent_service.db.engine import Database
+from agent_service.errors import ServiceError
 from agent_service.knowledge import crud
 from agent_service.knowledge.embeddings import BATCH_SIZE
-from agent_service.knowledge.errors import LoaderError
+from agent_service.knowledge.errors import EmptyFileError, FileTooLargeError, LoaderError
 from agent_service.knowledge.keyword_index import IndexedChunk
 from agent_service.knowledge.loaders import load_file
 from agent_service.knowledge.models import FileResult, KnowledgeBase, KnowledgeFile
-from agent_service.knowledge.splitter import split_file
+from agent_service.knowledge.names import validate_file_name
+from agent_service.knowledge.splitter import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, check_chunking, split_file
 from agent_service.knowledge.stores import KnowledgeBaseStores
 
 logger = logging.getLogger(__name__)
@@ -44,6 +50,25 @@ class Upload:
     data: bytes
     chunk_size: int
     chunk_overlap: int
+
+
+def checked_uploads(
+    files: Sequence[tuple[str, bytes]], *, chunk_size: int, chunk_overlap: int, max_file_bytes: int
+) -> list[Upload]:
+    """`files` (name, bytes) to index, or the error that refuses them all: no file, bad
+    chunking, a bad or repeated name, an empty file, a file over `max_file_bytes`."""
+    if not files:
+        raise ServiceError("no files to add")
+    check_chunking(chunk_size, chunk_overlap)
+    names = [validate_file_name(file_name) for file_name, _ in files]
+    if len(set(names)) != len(names):
+        raise ServiceError("the same file name appears twice in one upload")
+    for file_name, data in files:
+        if not data:
+            raise EmptyFileError(f"file {file_name!r} is empty")
+        if len(data) > max_file_bytes:
+            raise FileTooLargeError(f"file {file_name!r} has {len(data)} bytes, over the limit of {max_file_bytes}")
+    return [Upload(file_name, data, chunk_size, chunk_overlap) for file_name, data in files]
 
 
 @dataclass
@@ -96,6 +121,36 @@ class Indexer:
             results[item.name] = self._write(item, done, total, progress)
             done += len(item.chunks)
         return [results[name] for name in order]
+
+    def reindex(self, progress: Progress | None = None) -> list[FileResult]:
+        """Rebuild both indexes from the stored files, including files put there by
+        hand; a stored name that is not valid, or a row whose file is gone, fails."""
+        rows = {row.name: row for row in self.db.call(crud.list_files, kb_id=self.kb.id)}
+        stored = self.stores.files.names()
+        results: list[FileResult] = []
+        readable: list[str] = []
+        for file_name in stored:
+            try:
+                readable.append(validate_file_name(file_name))
+            except ServiceError as exc:
+                results.append(FileResult(name=file_name, status="failed", reason=str(exc)))
+
+        def uploads() -> Iterator[Upload]:
+            # One file's bytes in memory at a time.
+            for file_name in readable:
+                row = rows.get(file_name)
+                chunking = (row.chunk_size, row.chunk_overlap) if row else (DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_OVERLAP)
+                yield Upload(file_name, self.stores.files.read(file_name), *chunking)
+
+        self.db.call(crud.mark_files_indexing, kb_id=self.kb.id)
+        self.stores.vectors.clear()
+        self.stores.keywords.clear()
+        for file_name in rows.keys() - set(stored):
+            row = rows[file_name]
+            row.sqlmodel_update({"status": "failed", "chunk_count": 0, "error": "the file is missing from content/"})
+            self.db.call(crud.save_file, row=row)
+            results.append(FileResult(name=file_name, status="failed", reason=row.error))
+        return results + self.index(uploads(), override=True, store_bytes=False, progress=progress)
 
     def _indexed_name(self, sha256: str) -> str | None:
         row = self.db.call(crud.find_indexed_by_hash, kb_id=self.kb.id, sha256=sha256)

@@ -4,26 +4,24 @@ Every method is blocking and thread-safe: the API calls it in a worker thread.
 Searches from the event loop go through `asearch`, which batches them.
 Writers of one base (uploads, deletes, reindexing) take turns; searches run
 alongside them and see only files that are fully indexed.
+
+The work is done behind this facade: `stores` (each base's files, indexes and
+writers' turns), `ingest` (indexing files so the stores agree), `search`
+(batched hybrid search) and `repair` (what an earlier run left, at start-up).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from agent_service.config import Settings
 from agent_service.db.engine import Database
-from agent_service.errors import ServiceError
-from agent_service.knowledge import crud
+from agent_service.knowledge import crud, repair
 from agent_service.knowledge.embeddings import LazyEmbeddings, check_embedding_model, embedding_model_name
-from agent_service.knowledge.errors import (
-    EmbeddingModelMismatchError,
-    EmptyFileError,
-    FileTooLargeError,
-    KnowledgeBaseExistsError,
-)
+from agent_service.knowledge.errors import EmbeddingModelMismatchError, KnowledgeBaseExistsError
 from agent_service.knowledge.fusion import DEFAULT_SCORE_THRESHOLD
-from agent_service.knowledge.ingest import Indexer, Progress, Upload
+from agent_service.knowledge.ingest import Indexer, Progress, checked_uploads
 from agent_service.knowledge.models import (
     FileResult,
     KnowledgeBase,
@@ -33,11 +31,9 @@ from agent_service.knowledge.models import (
 )
 from agent_service.knowledge.names import validate_file_name, validate_kb_name
 from agent_service.knowledge.search import HybridSearch, SearchRequest
-from agent_service.knowledge.splitter import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, check_chunking
+from agent_service.knowledge.splitter import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
 from agent_service.knowledge.stores import StoreFactory
 from agent_service.knowledge.vector_store import VectorIndex
-
-INTERRUPTED = "the service stopped while indexing this file; upload it again or reindex the knowledge base"
 
 
 class KnowledgeBaseService:
@@ -111,22 +107,10 @@ class KnowledgeBaseService:
         already indexed in this base is skipped unless `override`; a file with
         an existing name and new content replaces the old one.
         """
-        if not files:
-            raise ServiceError("no files to add")
-        check_chunking(chunk_size, chunk_overlap)
         limit = self.max_file_bytes if max_file_bytes is None else max_file_bytes
-        names = [validate_file_name(file_name) for file_name, _ in files]
-        if len(set(names)) != len(names):
-            raise ServiceError("the same file name appears twice in one upload")
-        for file_name, data in files:
-            if not data:
-                raise EmptyFileError(f"file {file_name!r} is empty")
-            if len(data) > limit:
-                raise FileTooLargeError(f"file {file_name!r} has {len(data)} bytes, over the limit of {limit}")
-        uploads = [Upload(file_name, data, chunk_size, chunk_overlap) for file_name, data in files]
+        uploads = checked_uploads(files, chunk_size=chunk_size, chunk_overlap=chunk_overlap, max_file_bytes=limit)
         with self.stores.writers.hold(name):
-            indexer = self._indexer(name)
-            return indexer.index(uploads, override=override, progress=progress)
+            return self._indexer(name).index(uploads, override=override, progress=progress)
 
     def list_files(self, *, name: str) -> list[KnowledgeFilePublic]:
         kb = self._kb(name)
@@ -154,44 +138,7 @@ class KnowledgeBaseService:
         """Rebuild both indexes from the files in `<kb>/content/`, including files
         copied there by hand (with default chunking); a row whose file is gone fails."""
         with self.stores.writers.hold(name):
-            indexer = self._indexer(name)
-            kb, stores = indexer.kb, indexer.stores
-            rows = {row.name: row for row in self.db.call(crud.list_files, kb_id=kb.id)}
-            on_disk = stores.files.names()
-            results: list[FileResult] = []
-            readable: list[str] = []
-            for file_name in on_disk:
-                try:
-                    readable.append(validate_file_name(file_name))
-                except ServiceError as exc:
-                    results.append(FileResult(name=file_name, status="failed", reason=str(exc)))
-
-            def uploads() -> Iterator[Upload]:
-                # One file's bytes in memory at a time.
-                for file_name in readable:
-                    row = rows.get(file_name)
-                    chunking = (
-                        (row.chunk_size, row.chunk_overlap) if row else (DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_OVERLAP)
-                    )
-                    yield Upload(file_name, stores.files.read(file_name), *chunking)
-
-            self.db.call(crud.mark_files_indexing, kb_id=kb.id)
-            stores.vectors.clear()
-            stores.keywords.clear()
-            for file_name in rows.keys() - set(on_disk):
-                row = rows[file_name]
-                row.sqlmodel_update(
-                    {"status": "failed", "chunk_count": 0, "error": "the file is missing from content/"}
-                )
-                self.db.call(crud.save_file, row=row)
-                results.append(FileResult(name=file_name, status="failed", reason=row.error))
-            return results + indexer.index(uploads(), override=True, store_bytes=False, progress=progress)
-
-    def upgrade_keyword_indexes(self) -> None:
-        """Bring every base's keyword index up to the current segmentation (see `KeywordIndex.upgrade`)."""
-        for kb in self.list():
-            with self.stores.writers.hold(kb.name):
-                self.stores.open(kb.name).keywords.upgrade()
+            return self._indexer(name).reindex(progress)
 
     # Search.
 
@@ -214,26 +161,21 @@ class KnowledgeBaseService:
         """Each request's hits, or the error that refused or failed it."""
         return self.searcher.search_many(requests)
 
-    def close(self) -> None:
-        """Release every open vector store (at shutdown)."""
-        self.stores.close()
-        self.searcher.close()
+    # Start-up and shutdown.
 
     def fail_interrupted_files(self) -> list[str]:
-        """Files a stopped service left `indexing`: their partial chunks leave both
-        indexes and the row becomes `failed`, saying so. Call before serving. A
-        base that a live replica is writing (it holds the base's turn) is left
-        alone: its files are being indexed, not left. Returns `kb/file` names."""
-        failed = []
-        for kb_name, row in self.db.read(crud.files_being_indexed):
-            with self.stores.writers.try_hold(kb_name) as free:
-                if not free:
-                    continue
-                self.stores.open(kb_name).delete_chunks(row.name)
-                row.sqlmodel_update({"status": "failed", "chunk_count": 0, "error": INTERRUPTED})
-                self.db.call(crud.save_file, row=row)
-            failed.append(f"{kb_name}/{row.name}")
-        return failed
+        """Fail the files a stopped service left half-indexed, before serving (see
+        `repair.fail_interrupted_files`). Returns their `kb/file` names."""
+        return repair.fail_interrupted_files(self.db, self.stores)
+
+    def upgrade_keyword_indexes(self) -> None:
+        """Bring every base's keyword index up to the current segmentation (see `KeywordIndex.upgrade`)."""
+        repair.upgrade_keyword_indexes(self.db, self.stores)
+
+    def close(self) -> None:
+        """Release every open vector store and the reranker's client (at shutdown)."""
+        self.stores.close()
+        self.searcher.close()
 
     # Helpers.
 
@@ -247,8 +189,4 @@ class KnowledgeBaseService:
     def _indexer(self, name: str) -> Indexer:
         kb = self._kb(name)
         check_embedding_model(kb, self.embedding_model)
-        return Indexer(
-            db=self.db,
-            kb=kb,
-            stores=self.stores.open(name),
-        )
+        return Indexer(db=self.db, kb=kb, stores=self.stores.open(name))

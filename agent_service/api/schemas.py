@@ -125,7 +125,7 @@ class ConversationCreate(BaseModel):
 
 
 class ConversationRename(BaseModel):
-    title: str = Field(min_length=1, max_length=200)
+    title: str = Field(min_length=1, max_length=200, json_schema_extra={"pattern": NOT_BLANK})
 
     @field_validator("title")
     @classmethod

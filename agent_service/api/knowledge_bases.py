@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import anyio.to_thread
 from fastapi import APIRouter, File, Form, Path, Response, UploadFile, status
@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from agent_service.api.deps import ServicesDep
+from agent_service.api.openapi import one_of
 from agent_service.knowledge.fusion import DEFAULT_SCORE_THRESHOLD
 from agent_service.knowledge.models import FileResult, KnowledgeBasePublic, KnowledgeFilePublic, SearchHit
 from agent_service.knowledge.names import KB_NAME_MAX_CHARS, NAME_PATTERN, NOT_BLANK
@@ -46,7 +47,9 @@ T = TypeVar("T")
 class KnowledgeBaseCreate(BaseModel):
     name: str = Field(json_schema_extra={"pattern": NAME_PATTERN, "maxLength": KB_NAME_MAX_CHARS})
     description: str = ""
-    embedding_model: str | None = Field(None, description="Must be the configured one; empty means that.")
+    embedding_model: Annotated[str, one_of("embedding_model")] | Literal[""] | None = Field(
+        None, description="Must be the configured one; empty means that."
+    )
 
 
 class KnowledgeBaseUpdate(BaseModel):

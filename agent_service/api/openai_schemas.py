@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from agent_service.api.schemas import MAX_QUERY_CHARS, NullMeansDefault
+from agent_service.api.schemas import MAX_QUERY_CHARS, ConversationId, ModelName, NullMeansDefault
 
 ChatMode = Literal["chat_normal", "chat_knowledge", "chat_agent"]
 
@@ -43,7 +43,7 @@ class StreamOptions(BaseModel):
 
 
 class ChatCompletionRequest(NullMeansDefault):
-    model: str = Field(min_length=1, description="A configured model (GET /v1/models).")
+    model: ModelName = Field(min_length=1, description="A configured model (GET /v1/models).")
     messages: list[ChatMessage] = Field(min_length=1, description="The conversation; the last message is the user's.")
     stream: bool = False
     stream_options: StreamOptions | None = None
@@ -57,7 +57,7 @@ class ChatCompletionRequest(NullMeansDefault):
     chat_param: str | list[str] | None = Field(
         None, description="chat_knowledge: the knowledge base; chat_agent: the allowed tools (list or comma-separated)."
     )
-    conversation_id: str | None = Field(
+    conversation_id: ConversationId | None = Field(
         None,
         max_length=64,
         description="Continue this stored conversation, or start one with this id (1-64 of A-Z a-z 0-9 _ -).",

@@ -1,6 +1,6 @@
 """/openapi.json says what the routes accept: the names the running service
 knows (models, each chat kind's prompt templates, tools) as enums; requests
-built from them are accepted."""
+built from it are accepted, and requests it refuses are refused."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from jsonschema import Draft202012Validator
 
 from agent_service.api.app import create_app
-from agent_service.api.openapi import CHOICES
+from agent_service.api.openapi import CHOICES, NAMES, SEPARATOR
 from agent_service.config import Settings
 from tests.asgi import asgi_client
+from tests.fake_openai import FakeOpenAI
 
 TEMPLATES = {
     "llm_chat": {"default": "{{ input }}", "terse": "Answer in one line: {{ input }}"},
@@ -69,6 +71,11 @@ def string_choices(field: dict[str, Any]) -> list[str]:
     return enum
 
 
+def validator(schema: dict[str, Any], path: str) -> Draft202012Validator:
+    ref = schema["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    return Draft202012Validator({"$ref": ref, "components": schema["components"]})
+
+
 async def test_the_schema_lists_the_configured_models_and_each_chat_kinds_prompts(http: httpx.AsyncClient):
     schema = await fetch_schema(http)
     chat, agent = body_schema(schema, "/chat/chat"), body_schema(schema, "/chat/agent_chat")
@@ -85,7 +92,7 @@ async def test_the_schema_lists_the_configured_models_and_each_chat_kinds_prompt
     embedding_model = string_choices(body_schema(schema, "/knowledge_bases")["properties"]["embedding_model"])
     assert embedding_model == [(await http.post("/knowledge_bases", json={"name": "k"})).json()["embedding_model"]]
     text = str(schema)
-    assert CHOICES not in text
+    assert CHOICES not in text and NAMES not in text and SEPARATOR not in text
 
 
 async def test_the_schema_follows_the_prompt_files(http: httpx.AsyncClient, prompts_dir: Path):
@@ -117,3 +124,42 @@ async def test_requests_built_from_the_enums_are_accepted(http: httpx.AsyncClien
         assert completion.json()["choices"][0]["message"]["content"] == f"{model.title()} answers."
     refused = await http.post("/chat/chat", json={"query": "hi", "model_name": "gamma"})
     assert "gamma" not in models and refused.status_code == 400
+
+
+def chat_completion(**fields: Any) -> dict[str, Any]:
+    return {"model": "gpt-test", "messages": [{"role": "user", "content": "What is 2+2?"}], **fields}
+
+
+# Requests the schema and the route agree on: accepted by both, or refused by both.
+COMPLETIONS = [
+    (chat_completion(), True),
+    (chat_completion(messages=[{"role": "user", "content": " "}, {"role": "user", "content": "hi"}]), True),
+    (chat_completion(messages=[{"role": "user", "content": [{"type": "text", "text": "hi"}]}]), True),
+    (chat_completion(messages=[{"role": "assistant", "content": "Hello."}]), False),
+    (chat_completion(messages=[{"role": "user", "content": [{"type": "text", "text": "\x85 "}]}]), False),
+    (chat_completion(model="no-such-model"), False),
+    (chat_completion(stop=["a", "b", "c", "d", "e"]), False),
+    (chat_completion(tools=[{"type": "function", "function": {"name": "f"}}]), False),
+    (chat_completion(conversation_id="not an id!"), False),
+    (chat_completion(conversation_id=""), True),
+    (chat_completion(chat_mode="chat_knowledge"), False),
+    (chat_completion(chat_mode="chat_knowledge", chat_param="a/b"), False),
+    (chat_completion(chat_mode="chat_agent", chat_param=" calculator , ,current_time"), True),
+    (chat_completion(chat_mode="chat_agent", chat_param=["calculator", " "]), True),
+    (chat_completion(chat_mode="chat_agent", chat_param="calculator,teleport"), False),
+    (chat_completion(chat_mode="chat_agent", chat_param=["calc"]), False),
+    (chat_completion(chat_mode="chat_agent", stop=["x"]), False),
+]
+
+
+@pytest.mark.parametrize(("body", "accepted"), COMPLETIONS)
+async def test_the_completion_schema_accepts_what_the_route_accepts(
+    client: httpx.AsyncClient, upstream: FakeOpenAI, body: dict[str, Any], accepted: bool
+):
+    upstream.enqueue("4.")
+
+    schema_says = validator(await fetch_schema(client), "/v1/chat/completions").is_valid(body)
+    response = await client.post("/v1/chat/completions", json=body)
+
+    assert schema_says is accepted
+    assert (response.status_code == 200) is accepted, response.text

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import anyio.to_thread
 from fastapi import APIRouter, File, Form, Path, Response, UploadFile, status
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from agent_service.api.deps import ServicesDep
 from agent_service.api.openapi import one_of
@@ -39,6 +39,12 @@ FileName = Annotated[
     Path(
         description="A file's name (at most 255 bytes).", json_schema_extra={"pattern": NAME_PATTERN, "maxLength": 255}
     ),
+]
+
+# An empty file refuses the whole upload. FastAPI's schema of a file, plus a least size
+# (the length of binary content is its size).
+NonEmptyFile = Annotated[
+    UploadFile, WithJsonSchema({"type": "string", "contentMediaType": "application/octet-stream", "minLength": 1})
 ]
 
 T = TypeVar("T")
@@ -126,7 +132,7 @@ async def _indexing(service: KnowledgeBaseService, method: str, **kwargs: Any) -
 async def upload_files(
     kb: KbName,
     services: ServicesDep,
-    files: Annotated[list[UploadFile], File(description="One or more files.")],
+    files: Annotated[list[NonEmptyFile], File(min_length=1, description="One or more files, none empty.")],
     override: Annotated[bool, Form()] = False,
     chunk_size: Annotated[int, Form(ge=1, le=MAX_CHUNK_SIZE)] = DEFAULT_CHUNK_SIZE,
     chunk_overlap: Annotated[int, Form(ge=0, lt=MAX_CHUNK_SIZE, description="Less than chunk_size.")] = (

@@ -1,6 +1,7 @@
 """/openapi.json says what the routes accept: the names the running service
-knows (models, each chat kind's prompt templates, tools) as enums; requests
-built from it are accepted, and requests it refuses are refused."""
+knows (models, each chat kind's prompt templates, tools) as enums, uploads as
+required non-empty files; requests built from it are accepted, and requests it
+refuses are refused."""
 
 from __future__ import annotations
 
@@ -124,6 +125,39 @@ async def test_requests_built_from_the_enums_are_accepted(http: httpx.AsyncClien
         assert completion.json()["choices"][0]["message"]["content"] == f"{model.title()} answers."
     refused = await http.post("/chat/chat", json={"query": "hi", "model_name": "gamma"})
     assert "gamma" not in models and refused.status_code == 400
+
+
+@pytest.mark.parametrize("path", ["/knowledge_bases/{kb}/files", "/knowledge_base/upload_docs"])
+async def test_uploads_declare_their_files_required_and_binary(http: httpx.AsyncClient, path: str):
+    body = body_schema(await fetch_schema(http), path, "multipart/form-data")
+
+    files = body["properties"]["files"]
+    assert "files" in body["required"]
+    assert files["type"] == "array" and files["minItems"] == 1
+    assert files["items"]["type"] == "string" and files["items"]["contentMediaType"] == "application/octet-stream"
+
+
+async def test_uploads_the_schema_describes_are_accepted_and_the_others_refused(http: httpx.AsyncClient):
+    schema = await fetch_schema(http)
+    files = body_schema(schema, "/knowledge_bases/{kb}/files", "multipart/form-data")["properties"]["files"]
+    chatchat_form = body_schema(schema, "/knowledge_base/upload_docs", "multipart/form-data")["properties"]
+    await http.post("/knowledge_bases", json={"name": "manuals"})
+    guide = [("files", ("guide.md", b"# Guide\n\nRinse the filter monthly.\n"))]
+
+    uploaded = await http.post("/knowledge_bases/manuals/files", files=guide)
+    assert uploaded.status_code == 200 and uploaded.json()[0]["status"] == "indexed"
+    assert files["minItems"] == 1 and files["items"]["minLength"] == 1
+    none = await http.post("/knowledge_bases/manuals/files", data={"override": "true"})
+    assert none.status_code == 422 and "files" in none.json()["msg"]
+    empty = await http.post("/knowledge_bases/manuals/files", files=[("files", ("empty.md", b""))])
+    assert empty.status_code == 400 and "empty" in empty.json()["msg"]
+
+    pumps = [("files", ("pumps.md", b"# Pumps\n\nE-7731 means low pressure.\n"))]
+    chatchat = await http.post("/knowledge_base/upload_docs", data={"knowledge_base_name": "manuals"}, files=pumps)
+    assert chatchat.json()["code"] == 200 and chatchat.json()["data"] == {"failed_files": {}}
+    assert chatchat_form["knowledge_base_name"]["minLength"] == 1
+    nameless = await http.post("/knowledge_base/upload_docs", data={"knowledge_base_name": ""}, files=pumps)
+    assert nameless.status_code == 422 and "knowledge_base_name" in nameless.json()["msg"]
 
 
 def chat_completion(**fields: Any) -> dict[str, Any]:

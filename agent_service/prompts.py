@@ -20,6 +20,7 @@ from langchain_core.prompts.string import get_template_variables
 from pydantic import PrivateAttr
 
 from agent_service.errors import UnknownPromptError
+from agent_service.knowledge.errors import InvalidNameError
 from agent_service.knowledge.names import validate_path_component
 
 SUFFIX = ".jinja2"
@@ -56,7 +57,9 @@ class PromptStore:
         self._lock = threading.Lock()
 
     def names(self, kind: str) -> list[str]:
-        return sorted(path.name.removesuffix(SUFFIX) for path in (self.root / kind).glob(f"*{SUFFIX}"))
+        """The templates of one chat kind that `get` accepts (the schema lists them)."""
+        found = (path.name.removesuffix(SUFFIX) for path in (self.root / kind).glob(f"*{SUFFIX}"))
+        return sorted(name for name in found if _usable(name))
 
     def get(self, kind: str, name: str) -> JinjaPromptTemplate:
         # The name comes from a request: it must be a plain file name.
@@ -79,3 +82,12 @@ class PromptStore:
     def _unknown(self, kind: str, name: str) -> UnknownPromptError:
         available = ", ".join(self.names(kind)) or "none"
         return UnknownPromptError(f"unknown prompt_name {name!r} for {kind}; available: {available}")
+
+
+def _usable(name: str) -> bool:
+    """Whether `get` takes this file name: hidden files (a leading dot) and unsafe names are not templates."""
+    try:
+        validate_path_component(name, "prompt")
+    except InvalidNameError:
+        return False
+    return not name.startswith(".")

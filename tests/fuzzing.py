@@ -87,9 +87,10 @@ class Report:
 
 
 def _stream_problem(body: str) -> str | None:
-    for frame in body.split("\r\n\r\n"):
-        if not frame or frame.startswith(":"):
-            continue
+    frames = [frame for frame in body.split("\r\n\r\n") if frame and not frame.startswith(":")]
+    if frames and frames[-1] == "data: [DONE]":
+        frames.pop()  # how an OpenAI stream ends (/v1)
+    for frame in frames:
         if not frame.startswith("data: ") or "\n" in frame:
             return f"broken stream: a frame that is not one data-only line: {frame[:200]!r}"
         try:

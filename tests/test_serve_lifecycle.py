@@ -40,8 +40,11 @@ def test_sigkill_mid_answer_then_restart_keeps_the_last_checkpoint(services, tmp
     with httpx.Client(base_url=restarted.url, timeout=10) as http:
         conversation = reader.events[0][1]["conversation_id"]
         answer = http.get(f"/conversations/{conversation}/messages").json()[-1]
-        replay = [json.loads(line[6:]) for line in http.get(f"/chat/messages/{message_id}/events").text.splitlines()
-                  if line.startswith("data: ")]
+        replay = [
+            json.loads(line[6:])
+            for line in http.get(f"/chat/messages/{message_id}/events").text.splitlines()
+            if line.startswith("data: ")
+        ]
 
     assert (answer["status"], answer["metadata"]["reason"]) == ("interrupted", "server_crash")
     saved = answer["content"]

@@ -64,9 +64,7 @@ class GuardedTool(BaseTool):
         except Exception as exc:
             raise ToolException(f"{self.name} failed: {type(exc).__name__}: {exc}") from exc
 
-    async def _arun(
-        self, *args: Any, run_manager: AsyncCallbackManagerForToolRun | None = None, **kwargs: Any
-    ) -> Any:
+    async def _arun(self, *args: Any, run_manager: AsyncCallbackManagerForToolRun | None = None, **kwargs: Any) -> Any:
         if self.approval is not None and run_manager is not None:
             decision = await self.approval.wait(str(run_manager.run_id))
             if not decision.approved:
@@ -74,9 +72,7 @@ class GuardedTool(BaseTool):
                 who = "the user" if decision.status == "denied" else "nobody"
                 raise ToolException(f"{self.name} was not run: denied by {who}{because}")
         try:
-            return await asyncio.wait_for(
-                self.inner.ainvoke(args[0] if args else kwargs, _NO_CALLBACKS), self.timeout
-            )
+            return await asyncio.wait_for(self.inner.ainvoke(args[0] if args else kwargs, _NO_CALLBACKS), self.timeout)
         except TimeoutError:
             raise ToolException(f"{self.name} timed out after {self.timeout:g} s") from None
         except ToolException:

@@ -27,6 +27,7 @@ from agent_service.api import (
 from agent_service.api.deps import authenticate
 from agent_service.api.errors import install_error_handlers
 from agent_service.api.middleware import RequestContext
+from agent_service.api.openapi import serve_schema_with_choices
 from agent_service.config import Settings, get_settings
 from agent_service.knowledge.discover import start_indexing_bases_found_on_disk
 from agent_service.long_lived import freeze_loaded_objects
@@ -81,4 +82,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(openai_chat.router, dependencies=protected)
     mcp_endpoint = McpEndpoint(services)  # checks the key itself: an MCP client is not a browser
     app.add_route(MCP_PATH, mcp_endpoint, methods=["GET", "POST", "DELETE"], include_in_schema=False)
+    serve_schema_with_choices(app, services)
     return app

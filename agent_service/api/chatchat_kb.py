@@ -139,8 +139,8 @@ def _form_bool(value: str | bool) -> bool:
 @router.post("/upload_docs")
 async def upload_docs(
     services: ServicesDep,
-    files: Annotated[list[UploadFile], File()],
-    knowledge_base_name: Annotated[str, Form()],
+    files: Annotated[list[UploadFile], File(min_length=1)],
+    knowledge_base_name: Annotated[str, Form(min_length=1)],
     override: Annotated[str, Form()] = "false",
     to_vector_store: Annotated[str, Form()] = "true",
     chunk_size: Annotated[str, Form()] = "250",

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import anyio.to_thread
 from fastapi import APIRouter, File, Form, Path, Response, UploadFile, status
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from agent_service.api.deps import ServicesDep
+from agent_service.api.openapi import one_of
 from agent_service.knowledge.fusion import DEFAULT_SCORE_THRESHOLD
 from agent_service.knowledge.models import FileResult, KnowledgeBasePublic, KnowledgeFilePublic, SearchHit
 from agent_service.knowledge.names import KB_NAME_MAX_CHARS, NAME_PATTERN, NOT_BLANK
@@ -40,13 +41,21 @@ FileName = Annotated[
     ),
 ]
 
+# An empty file refuses the whole upload. FastAPI's schema of a file, plus a least size
+# (the length of binary content is its size).
+NonEmptyFile = Annotated[
+    UploadFile, WithJsonSchema({"type": "string", "contentMediaType": "application/octet-stream", "minLength": 1})
+]
+
 T = TypeVar("T")
 
 
 class KnowledgeBaseCreate(BaseModel):
     name: str = Field(json_schema_extra={"pattern": NAME_PATTERN, "maxLength": KB_NAME_MAX_CHARS})
     description: str = ""
-    embedding_model: str | None = Field(None, description="Must be the configured one; empty means that.")
+    embedding_model: Annotated[str, one_of("embedding_model")] | Literal[""] | None = Field(
+        None, description="Must be the configured one; empty means that."
+    )
 
 
 class KnowledgeBaseUpdate(BaseModel):
@@ -123,7 +132,7 @@ async def _indexing(service: KnowledgeBaseService, method: str, **kwargs: Any) -
 async def upload_files(
     kb: KbName,
     services: ServicesDep,
-    files: Annotated[list[UploadFile], File(description="One or more files.")],
+    files: Annotated[list[NonEmptyFile], File(min_length=1, description="One or more files, none empty.")],
     override: Annotated[bool, Form()] = False,
     chunk_size: Annotated[int, Form(ge=1, le=MAX_CHUNK_SIZE)] = DEFAULT_CHUNK_SIZE,
     chunk_overlap: Annotated[int, Form(ge=0, lt=MAX_CHUNK_SIZE, description="Less than chunk_size.")] = (

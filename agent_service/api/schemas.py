@@ -6,18 +6,24 @@ back to the field's default.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from langchain_core.messages import BaseMessage
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from agent_service.api.openapi import CHOICES, PROMPTS, one_of
 from agent_service.knowledge.fusion import DEFAULT_SCORE_THRESHOLD
 from agent_service.knowledge.names import KB_NAME_MAX_CHARS, NAME_PATTERN, NOT_BLANK
 from agent_service.memory import to_langchain
+from agent_service.runs.turn import CONVERSATION_ID
 
 MAX_HISTORY_LEN = 100
 OnDisconnect = Literal["cancel", "continue"]
 MAX_QUERY_CHARS = 100_000
+
+ModelName = Annotated[str, one_of("models")]
+# A conversation id as `check_conversation_id` takes it, or empty (for the schema).
+ConversationId = Annotated[str, Field(json_schema_extra={"pattern": f"^(?:{CONVERSATION_ID.pattern})?$"})]
 
 
 class HistoryItem(BaseModel):
@@ -38,11 +44,19 @@ class NullMeansDefault(BaseModel):
         return data
 
 
+def _prompt_choices(schema: dict[str, Any], model: type[ChatRequestBase]) -> None:
+    # The templates are files, known when the schema is served (api.openapi fills this in).
+    schema["properties"]["prompt_name"][CHOICES] = PROMPTS + model.prompt_kind
+
+
 class ChatRequestBase(NullMeansDefault):
+    model_config = ConfigDict(json_schema_extra=_prompt_choices)
+    prompt_kind: ClassVar[str]  # the folder of prompts/ that `prompt_name` picks a template from
+
     query: str = Field(
         max_length=MAX_QUERY_CHARS, description="The user's message.", json_schema_extra={"pattern": NOT_BLANK}
     )
-    conversation_id: str | None = Field(
+    conversation_id: ConversationId | None = Field(
         None,
         description="Continue this conversation; an unknown id (1-64 of A-Z a-z 0-9 _ -) starts one with that id; "
         "empty starts one with a new id.",
@@ -52,7 +66,7 @@ class ChatRequestBase(NullMeansDefault):
     )
     history: list[HistoryItem] = Field(default_factory=list, description="Explicit history; wins over the database.")
     stream: bool = False
-    model_name: str | None = Field(None, description="A configured model; empty means the default.")
+    model_name: ModelName | Literal[""] | None = Field(None, description="A configured model; empty means the default.")
     temperature: float | None = Field(
         0.7, ge=0.0, le=2.0, description="Chatchat's default is 0.7; None (OpenAI route only) leaves the model's own."
     )
@@ -98,14 +112,20 @@ class ChatRequestBase(NullMeansDefault):
 
 
 class ChatRequest(ChatRequestBase):
-    pass
+    prompt_kind = "llm_chat"
 
 
 class AgentChatRequest(ChatRequestBase):
-    tools: list[str] | None = Field(None, description="Allow-list of tool names; null means every tool.")
+    prompt_kind = "agent"
+
+    tools: list[Annotated[str, one_of("tools")]] | None = Field(
+        None, description="Allow-list of tool names; null means every tool."
+    )
 
 
 class KnowledgeBaseChatRequest(ChatRequestBase):
+    prompt_kind = "kb_chat"
+
     knowledge_base_name: str = Field(json_schema_extra={"pattern": NAME_PATTERN, "maxLength": KB_NAME_MAX_CHARS})
     top_k: int = Field(3, ge=1, le=100)
     score_threshold: float = Field(
@@ -125,7 +145,7 @@ class ConversationCreate(BaseModel):
 
 
 class ConversationRename(BaseModel):
-    title: str = Field(min_length=1, max_length=200)
+    title: str = Field(min_length=1, max_length=200, json_schema_extra={"pattern": NOT_BLANK})
 
     @field_validator("title")
     @classmethod

@@ -135,9 +135,7 @@ def stored_answer(*, session: Session, message_id: str, owner: str | None) -> St
 
 def tool_call_approval(*, session: Session, message_id: str, run_id: str) -> str | None:
     """How a saved tool call's approval was decided; None if it never waited for one."""
-    query = select(_tool_calls.c.approval).where(
-        _tool_calls.c.message_id == message_id, _tool_calls.c.run_id == run_id
-    )
+    query = select(_tool_calls.c.approval).where(_tool_calls.c.message_id == message_id, _tool_calls.c.run_id == run_id)
     return session.connection().execute(query).scalar()
 
 

@@ -20,7 +20,10 @@ KB_NAME_MAX_CHARS = 100
 # The names `validate_path_component` accepts, for the OpenAPI schema (a little stricter: no
 # leading dot, which keeps "." and ".." out without a look-ahead JSON Schema cannot count on).
 NAME_PATTERN = r"^[^\s./\\\x00-\x1f\x7f-\x9f](?:[^/\\\x00-\x1f\x7f-\x9f]*[^\s/\\\x00-\x1f\x7f-\x9f])?$"
-NOT_BLANK = r"\S"  # for the schema: text with something in it
+# For the schema: what `str.strip()` removes, as the inside of a character class. Spelled
+# out, since `\s` differs between regex dialects (ECMA's lacks \x1c-\x1f and \x85, has \ufeff).
+WHITESPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK = f"[^{WHITESPACE}]"  # text with something in it
 FILE_NAME_MAX_BYTES = 255  # the usual file-system limit for one path component
 
 

@@ -87,7 +87,7 @@ def _run(services: Services, body: ChatRequestBase, turn: Turn, events: AsyncIte
 
 async def start_llm_chat(services: Services, body: ChatRequest, *, owner: str | None) -> ChatRun:
     model_name = services.models.resolve(body.model_name)
-    template = services.prompts.get("llm_chat", body.prompt_name)
+    template = services.prompts.get(body.prompt_kind, body.prompt_name)
     model_config = services.models.config(model_name)
     model = request_model(services, body, model_name)
 
@@ -107,7 +107,7 @@ async def start_agent_chat(services: Services, body: AgentChatRequest, *, owner:
     settings = services.settings
     model_name = services.models.resolve(body.model_name)
     model_config = services.models.config(model_name)
-    react_prompt = services.prompts.get("agent", body.prompt_name)
+    react_prompt = services.prompts.get(body.prompt_kind, body.prompt_name)
     if services.tools.mcp is not None:
         await services.tools.mcp.started()  # the MCP servers' first connection, at start-up
     tools = await services.tools.aselect(body.tools)
@@ -141,8 +141,8 @@ async def start_knowledge_base_chat(
     """Stream: metadata, docs (the sources), token..., done."""
     model_name = services.models.resolve(body.model_name)
     model_config = services.models.config(model_name)
-    template = services.prompts.get("kb_chat", body.prompt_name)
-    nothing_found = services.prompts.get("kb_chat", "empty")
+    template = services.prompts.get(body.prompt_kind, body.prompt_name)
+    nothing_found = services.prompts.get(body.prompt_kind, "empty")
     model = request_model(services, body, model_name)
     hits = await services.knowledge.asearch(
         name=body.knowledge_base_name, query=body.query, top_k=body.top_k, score_threshold=body.score_threshold

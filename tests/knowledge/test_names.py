@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from pathlib import Path
 
 import pytest
 
 from agent_service.knowledge.errors import InvalidNameError
-from agent_service.knowledge.names import KnowledgeBasePaths, validate_file_name, validate_kb_name
+from agent_service.knowledge.names import NOT_BLANK, KnowledgeBasePaths, validate_file_name, validate_kb_name
 
 
 @pytest.mark.parametrize("name", ["手册", "Product docs (v2)", "a..b", ".hidden", "x" * 100])
@@ -62,3 +64,12 @@ def test_a_symlink_out_of_the_folder_is_refused(tmp_path: Path):
 
     with pytest.raises(InvalidNameError):
         paths.file("link.txt")
+
+
+def test_the_schemas_not_blank_is_what_strip_leaves_something_of():
+    """The schema's pattern for "has text" and the routes' `text.strip()` agree on every character."""
+    disagree = [
+        hex(code) for code in range(sys.maxunicode + 1) if bool(re.search(NOT_BLANK, chr(code))) is chr(code).isspace()
+    ]
+
+    assert disagree == []

@@ -1,0 +1,91 @@
+"""The OpenAPI schema, with the values this service accepts filled in.
+
+Some request fields take one of a set that the running service knows and the
+code does not: a configured model, a prompt template's file, a loaded tool,
+the configured embedding model. A request model marks such a string with
+`one_of(<set>)` (or `NAMES` for text that names members); when the schema is
+served, each mark becomes an `enum` (or a `pattern`) of the set's members, so
+clients (and the fuzzer) know what the routes accept.
+
+FastAPI builds and caches the schema itself; the sets are read again each time
+it is served, because prompt files and tools change while the service runs
+(templates are read when their files change; `POST /tools/reload`).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI
+from pydantic import Field
+
+from agent_service.knowledge.names import WHITESPACE
+
+if TYPE_CHECKING:
+    from agent_service.services import Services
+
+# The marks; none reaches a client.
+CHOICES = "x-choices"  # a string that is one of the set: an `enum`
+NAMES = "x-names-of"  # names of the set, each with spaces around or blank, split at SEPARATOR if set: a `pattern`
+SEPARATOR = "x-separator"
+PROMPTS = "prompts/"  # a set named "prompts/<chat kind>": the templates in that folder
+
+
+def one_of(choices: str) -> Any:
+    """For `Annotated[str, one_of("models")]`: the schema lists the set's members."""
+    return Field(json_schema_extra={CHOICES: choices})
+
+
+def members(services: Services, choices: str) -> list[str]:
+    if choices.startswith(PROMPTS):
+        return services.prompts.names(choices.removeprefix(PROMPTS))
+    if choices == "models":
+        return list(services.models.configs)
+    if choices == "tools":
+        return services.tools.names()
+    if choices == "embedding_model":
+        return [services.knowledge.embedding_model]
+    raise ValueError(f"no such set of choices: {choices!r}")
+
+
+SPECIAL = re.compile(r"[\\^$.|?*+()[\]{}]")
+
+
+def regex_literal(text: str) -> str:
+    """`text` as a regex that Python and ECMA read alike (`re.escape` escapes more, which ECMA refuses)."""
+    return SPECIAL.sub(lambda match: "\\" + match.group(), text)
+
+
+def names_pattern(names: list[str], separator: str | None) -> str:
+    """Text that, split at `separator` and each part stripped, holds only `names` and blanks."""
+    space = f"[{WHITESPACE}]*"
+    name = f"{space}(?:(?:{'|'.join(map(regex_literal, names))}){space})?"
+    return f"^{name}(?:{regex_literal(separator)}{name})*$" if separator else f"^{name}$"
+
+
+def fill_choices(schema: Any, services: Services) -> None:
+    """Replace each mark in `schema` with the `enum` or `pattern` of its set, in place."""
+    if isinstance(schema, dict):
+        if CHOICES in schema:
+            schema["enum"] = members(services, schema.pop(CHOICES))
+        if NAMES in schema:
+            schema["pattern"] = names_pattern(members(services, schema.pop(NAMES)), schema.pop(SEPARATOR, None))
+        for value in schema.values():
+            fill_choices(value, services)
+    elif isinstance(schema, list):
+        for item in schema:
+            fill_choices(item, services)
+
+
+def serve_schema_with_choices(app: FastAPI, services: Services) -> None:
+    """`app.openapi()` (and so `/openapi.json`) fills the marks from `services`."""
+    cached = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = copy.deepcopy(cached())
+        fill_choices(schema, services)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -82,7 +82,6 @@ def build_executor(
     tools: Sequence[BaseTool],
     react_prompt: StringPromptTemplate,
     max_iterations: int,
-    max_execution_time: float,
     tool_timeout: float,
     approval: ApprovalGate | None = None,
     needs_approval: Callable[[str], bool] = lambda name: False,
@@ -95,8 +94,7 @@ def build_executor(
     executor = AgentExecutor(
         agent=build_agent(style, model, guarded, react_prompt),
         tools=guarded,
-        max_iterations=max_iterations,
-        max_execution_time=max_execution_time,
+        max_iterations=max_iterations,  # the time limit is the caller's (`runs.agent`): it stops while a person decides
         handle_parsing_errors=True,
         return_intermediate_steps=True,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
@@ -21,9 +21,12 @@ logger = logging.getLogger(__name__)
 
 
 async def stream_agent(
-    *, turn: Turn, executor: AgentExecutor, inputs: dict[str, Any], agent_style: str
+    *, turn: Turn, executor: AgentExecutor, inputs: dict[str, Any], agent_style: str, time_limit: float | None = None
 ) -> AsyncIterator[StreamEvent]:
-    """metadata, (token | tool_start | tool_end | tool_error)..., final_answer, done."""
+    """metadata, (token | tool_start | tool_end | tool_error)..., final_answer, done.
+
+    The agent works for at most `time_limit` seconds, not counting the time a
+    tool call waits for a person's decision; then it stops as at its step limit."""
     handler = AgentEventHandler(**turn.ids, model=turn.model_name)
     if turn.approvals is not None:
         handler.watch(turn.approvals)
@@ -35,7 +38,19 @@ async def stream_agent(
         meta = {"steps": handler.step, "transcript": "".join(handler.tokens), "usage": handler.usage, **meta}
         turn.finish(content=content, status=status, meta=meta, tool_calls=handler.tool_calls)
 
-    run = asyncio.create_task(executor.ainvoke(inputs, config={"callbacks": [handler]}))
+    async def work() -> dict[str, Any]:
+        try:
+            async with asyncio.timeout(time_limit) as deadline:
+                if turn.approvals is not None:
+                    turn.approvals.on_waiting = _stopping_while_waiting(deadline)
+                return await executor.ainvoke(inputs, config={"callbacks": [handler]})
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            handler.finish_open_calls("the agent's time limit was reached")
+            return {"output": STOPPED_OUTPUT}
+
+    run = asyncio.create_task(work())
     run.add_done_callback(lambda _: handler.close())
     try:
         async for event in handler.events():
@@ -64,3 +79,18 @@ async def stream_agent(
     finish(answer, status, finish_reason=finish_reason)
     yield FinalAnswerEvent(**turn.ids, text=answer)
     yield DoneEvent(**turn.ids, finish_reason=finish_reason, status=status, usage=handler.usage)
+
+
+def _stopping_while_waiting(deadline: asyncio.Timeout) -> Callable[[bool], None]:
+    """Stops `deadline` while a tool call waits for a person; restarts it with the time that was left."""
+    left: list[float] = []
+
+    def waiting(now: bool) -> None:
+        clock, when = asyncio.get_running_loop().time(), deadline.when()
+        if now and when is not None:
+            left.append(when - clock)
+            deadline.reschedule(None)
+        elif not now and left:
+            deadline.reschedule(clock + left.pop())
+
+    return waiting

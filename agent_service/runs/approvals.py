@@ -40,6 +40,7 @@ class ApprovalGate:
         self.timeout = timeout
         self.on_pending: Callable[[str], None] = lambda run_id: None
         self.on_decided: Callable[[str, Decision], None] = lambda run_id, decision: None
+        self.on_waiting: Callable[[bool], None] = lambda waiting: None  # the first call waits / none waits now
         self._waiting: dict[str, asyncio.Future[Decision]] = {}
         self.decided: dict[str, Decision] = {}
 
@@ -51,6 +52,8 @@ class ApprovalGate:
         """Hold the tool call `run_id` until a person decides, or the timeout does."""
         future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
         self._waiting[run_id] = future
+        if len(self._waiting) == 1:
+            self.on_waiting(True)
         self.on_pending(run_id)
         try:
             decision = await asyncio.wait_for(future, self.timeout)
@@ -58,6 +61,8 @@ class ApprovalGate:
             decision = Decision("timed_out", f"no answer within {self.timeout:g} s")
         finally:
             self._waiting.pop(run_id, None)
+            if not self._waiting:
+                self.on_waiting(False)
         self.decided[run_id] = decision
         self.on_decided(run_id, decision)
         return decision

@@ -126,13 +126,23 @@ async def start_agent_chat(services: Services, body: AgentChatRequest, *, owner:
         tools=tools,
         react_prompt=react_prompt,
         max_iterations=settings.agent_max_iterations,
-        max_execution_time=settings.agent_max_execution_time,
         tool_timeout=settings.tool_timeout,
         approval=turn.approvals,
         needs_approval=services.tools.needs_approval,
     )
     inputs = {"input": body.query, "history": history_as_text(history) if style == "react" else history}
-    return _run(services, body, turn, stream_agent(turn=turn, executor=executor, inputs=inputs, agent_style=style))
+    return _run(
+        services,
+        body,
+        turn,
+        stream_agent(
+            turn=turn,
+            executor=executor,
+            inputs=inputs,
+            agent_style=style,
+            time_limit=settings.agent_max_execution_time,
+        ),
+    )
 
 
 async def start_knowledge_base_chat(

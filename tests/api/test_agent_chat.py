@@ -208,6 +208,24 @@ async def test_a_model_that_keeps_calling_tools_stops_at_max_iterations(agent_cl
     assert answer.status == "partial" and len(Rows(agent_app).tool_calls(answer.id)) == 3
 
 
+async def test_a_model_that_works_past_the_time_limit_is_stopped(make_settings, upstream, tools_dir: Path):
+    app = create_app(make_settings(models=agent_models(upstream), tools_dir=tools_dir, agent_max_execution_time=0.6))
+    upstream.default = Reply(text='Action: calculator\nAction Input: {"expression": "1+1"}', first_delay=0.25)
+    try:
+        async with asgi_client(app) as client:
+            events = await agent_chat(client, query="Loop slowly")
+    finally:
+        upstream.default = Reply()
+        app.state.services.close()
+
+    assert 1 <= types(events).count("tool_end") <= 2  # 3 steps do not fit in 0.6 s
+    assert events[-2]["type"] == "final_answer" and "time limit" in events[-2]["text"]
+    assert events[-1]["type"] == "done" and events[-1]["finish_reason"] == "max_iterations"
+    answer = Rows(app).messages()[-1]
+    assert answer.status == "partial"
+    assert all(call.ended_at is not None for call in Rows(app).tool_calls(answer.id))
+
+
 async def test_a_tool_that_times_out(make_settings, upstream: FakeOpenAI, tools_dir: Path):
     app = create_app(make_settings(models=agent_models(upstream), tools_dir=tools_dir, tool_timeout=0.2))
     upstream.enqueue('Action: slow\nAction Input: {"seconds": 5}', "Final Answer: It took too long.")

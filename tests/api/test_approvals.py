@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -206,3 +207,24 @@ async def test_stop_while_a_call_waits_for_approval(approval_app, upstream, live
     rows = Rows(app)
     (call,) = rows.tool_calls(rows.saved_answer().id)
     assert call.error == "stopped" and call.approval is None
+
+
+async def test_time_waiting_for_a_person_does_not_count_toward_the_agent_time_limit(
+    approval_app, upstream, live_server_for
+):
+    app = approval_app(agent_max_execution_time=1.0)
+    url = live_server_for(app)
+    upstream.enqueue(CALL, "Final Answer: The report is gone.")
+    held: list = []
+    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        events = await start_agent(http, held)
+        head = await events.until(lambda e: e["type"] == "tool_approval")
+        message_id, run_id = head[0]["message_id"], head[-1]["run_id"]
+        await asyncio.sleep(1.5)  # longer than the agent may work
+        approved = await http.post(f"/chat/messages/{message_id}/tool_calls/{run_id}/approve")
+        rest = await events.until()
+        await held[0].aclose()
+
+    assert approved.status_code == 200
+    assert types(rest) == ["tool_end", "token", "final_answer", "done"]
+    assert rest[-2]["text"] == "The report is gone." and rest[-1]["status"] == "complete"

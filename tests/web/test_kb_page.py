@@ -79,9 +79,17 @@ async def test_create_a_base_upload_a_file_and_see_it_indexed(page, base_url, up
     await expect(page.locator(".kb-stats")).to_contain_text("1 files")
 
     await page.locator(".kb-search-input").fill("E-7731")
-    await page.locator(".kb-search-form button[type=submit]").click()
+    async with page.expect_request("**/search") as searched:
+        await page.locator(".kb-search-form button[type=submit]").click()
     await expect(page.locator(".hit").first.locator(".hit-file")).to_have_text("pumps.md")
     await expect(page.locator(".hit").first.locator(".hit-text")).to_contain_text("lost pressure")
+    # An empty minimum score leaves the threshold to the route, as a chat's search does.
+    assert "score_threshold" not in (await searched.value).post_data_json
+
+    await page.get_by_label("Minimum score").fill("0.99")
+    async with page.expect_request("**/search") as searched:
+        await page.locator(".kb-search-form button[type=submit]").click()
+    assert (await searched.value).post_data_json["score_threshold"] == 0.99
 
 
 async def test_reindex_and_delete_from_the_page(page, base_url, upstream):

@@ -303,7 +303,8 @@ export class KnowledgePage {
     const query = h('input', { type: 'search', class: 'kb-search-input', placeholder: 'Ask what a chat would ask…',
       'aria-label': 'Search query' });
     const topK = h('input', { type: 'number', min: 1, max: 100, value: 3, class: 'num', 'aria-label': 'Results' });
-    const threshold = h('input', { type: 'number', min: 0, max: 1, step: 0.05, value: 0, class: 'num',
+    // Empty: the route's own threshold, the one a knowledge-base chat uses.
+    const threshold = h('input', { type: 'number', min: 0, max: 1, step: 0.01, placeholder: 'auto', class: 'num',
       'aria-label': 'Minimum score' });
     const results = h('div', { class: 'search-results' });
     const run = async (event) => {
@@ -311,9 +312,9 @@ export class KnowledgePage {
       if (!query.value.trim()) return;
       results.replaceChildren(h('div', { class: 'list-note', text: 'Searching…' }));
       try {
-        const hits = await post(`/knowledge_bases/${enc(base.name)}/search`, {
-          query: query.value, top_k: Number(topK.value) || 3, score_threshold: Number(threshold.value) || 0,
-        });
+        const request = { query: query.value, top_k: Number(topK.value) || 3 };
+        if (threshold.value !== '') request.score_threshold = Number(threshold.value);
+        const hits = await post(`/knowledge_bases/${enc(base.name)}/search`, request);
         results.replaceChildren(...(hits.length ? hits.map((hit, i) => h('div', { class: 'hit' },
           h('div', { class: 'hit-head' }, h('span', { class: 'source-index', text: `${i + 1}` }),
             h('span', { class: 'hit-file', text: hit.file + (hit.page ? ` · page ${hit.page}` : '') }),

@@ -8,7 +8,8 @@ Each replica generates its own answers, as `LocalRuns` does, and besides:
   with the `seq` of its last event; one pipeline carries every answer's
   entry. It notes who runs the answer (`run:<id>`: replica, owner, model,
   conversation);
-- follows an answer another replica runs by reading its stream;
+- follows an answer another replica runs by reading its stream (all its
+  followers through one connection: `runs.stream_reader`);
 - sends a stop, or a decision on a tool call, to the replica that runs the
   answer over that replica's control channel (`control:<replica>`);
 - keeps a heartbeat (`replica:<id>`, expiring after `replica_timeout`) and,
@@ -35,6 +36,7 @@ from agent_service.db.engine import Database
 from agent_service.errors import NotFoundError
 from agent_service.runs.approvals import AlreadyDecidedError, Decision
 from agent_service.runs.live import LiveRun, LocalRuns
+from agent_service.runs.stream_reader import StreamReader
 from agent_service.runs.turn import Turn
 from agent_service.streaming.events import DoneEvent, Event, StreamEvent
 
@@ -108,28 +110,31 @@ class RemoteTurn:
 class RemoteRun:
     """An answer another replica generates, followed through its stream."""
 
-    def __init__(self, redis: Redis, turn: RemoteTurn) -> None:
+    def __init__(self, redis: Redis, turn: RemoteTurn, reader: StreamReader) -> None:
         self.redis = redis
         self.turn = turn
+        self.reader = reader
 
     async def so_far(self, after: int = -1) -> list[StreamEvent]:
         entries = await self.redis.xrange(_stream(self.turn.message_id), min=f"{after + 1}-0")
         return [event for _, fields in entries for event in _events(fields, after)]
 
     async def follow(self, after: int = -1) -> AsyncIterator[StreamEvent]:
-        key, last = _stream(self.turn.message_id), f"{after}-1" if after >= 0 else "0-0"
-        while True:
-            found = await self.redis.xread({key: last}, block=FOLLOW_BLOCK_MS, count=1000)
-            if not found:
-                if not await self.redis.exists(key, _run_key(self.turn.message_id)):
-                    return  # gone: the answer ended long ago (the database has it)
-                continue
-            for entry_id, fields in found[0][1]:
-                last = entry_id
-                for event in _events(fields, after):
-                    yield event
-                    if isinstance(event, DoneEvent):
-                        return
+        key, last = _stream(self.turn.message_id), after
+        async with self.reader.follow(key, f"{after}-1" if after >= 0 else "0-0") as news:
+            while True:
+                try:
+                    entries = await asyncio.wait_for(news.get(), FOLLOW_BLOCK_MS / 1000)
+                except TimeoutError:
+                    if not await self.redis.exists(key, _run_key(self.turn.message_id)):
+                        return  # gone: the answer ended long ago (the database has it)
+                    continue
+                for _, fields in entries:
+                    for event in _events(fields, last):  # an entry may come twice: by seq, once
+                        last = event.seq
+                        yield event
+                        if isinstance(event, DoneEvent):
+                            return
 
 
 class RedisRuns(LocalRuns):
@@ -144,6 +149,7 @@ class RedisRuns(LocalRuns):
         self._news: dict[str, tuple[LiveRun, int]] = {}  # answers with unpublished events: the first one's seq
         self._outbox_ready = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
+        self.reader = StreamReader(self.redis, wake_key=f"{PREFIX}wake:{self.replica}")
 
     # --- this replica's answers, published -------------------------------------------
 
@@ -202,7 +208,7 @@ class RedisRuns(LocalRuns):
         if not info:
             return None
         turn = RemoteTurn(info["conversation"], message_id, info["model"], info["owner"] or None, info["replica"])
-        return RemoteRun(self.redis, turn)
+        return RemoteRun(self.redis, turn, self.reader)
 
     async def stop(self, message_id: str, reason: str) -> bool:
         if message_id in self.runs:
@@ -330,6 +336,7 @@ class RedisRuns(LocalRuns):
             task.cancel()
         with anyio.move_on_after(REPLY_SECONDS):
             await asyncio.gather(*others, return_exceptions=True)
+        await self.reader.aclose()
         await self.redis.delete(_heartbeat(self.replica))
         await self.redis.aclose()
 

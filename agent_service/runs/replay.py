@@ -3,6 +3,7 @@ what resuming, stopping and reading a stored completion start from."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -14,6 +15,8 @@ from agent_service.runs.live import FollowedRun
 from agent_service.services import Services
 from agent_service.streaming.events import DoneEvent, MetadataEvent, StreamEvent
 from agent_service.streaming.journal import events_after, expand
+
+ANNOUNCED_WITHIN = 0.05  # seconds: a replica announces a new answer within its publishing linger (20 ms)
 
 
 @dataclass
@@ -58,12 +61,19 @@ class FoundAnswer:
 
 async def find_answer(services: Services, *, message_id: str, owner: str | None) -> FoundAnswer:
     """The answer if the caller may see it; NotFoundError otherwise (another key's included)."""
-    live = await services.runs.find(message_id)
+    live, stored = await services.runs.find(message_id), None
+    if live is None:
+        stored = await services.db.run(answers.stored_answer, message_id=message_id, owner=owner)
+        if stored.status in LIVE_STATUSES:
+            # Live with no run to follow: its process died, or another replica started it so
+            # recently that it has not announced it yet (replicas publish every 20 ms).
+            await asyncio.sleep(ANNOUNCED_WITHIN)
+            live = await services.runs.find(message_id)
     if live is not None:
         if owner is not None and live.turn.owner != owner:
             raise NotFoundError(f"message {message_id!r} not found")
         return FoundAnswer(message_id, live=live, stored=None)
-    stored = await services.db.run(answers.stored_answer, message_id=message_id, owner=owner)
+    assert stored is not None
     return FoundAnswer(message_id, live=None, stored=stored)
 
 

@@ -1,7 +1,8 @@
 """How a replica publishes its answers' events to Redis, against a real Redis:
 each round's news is one stream entry per answer, a follower on another
 replica gets exactly the events after any `seq` (also from inside an entry),
-and closing publishes what is left and returns."""
+the followers of one replica share one Redis connection, and closing
+publishes what is left and returns."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ async def test_a_follower_elsewhere_gets_the_events_after_any_seq(db: Database, 
     await here.begin()
     turn = new_turn()
     run = here.start(turn, answer(turn, tokens=40, gap=0.002))  # many events per publishing round
-    elsewhere = RemoteRun(here.redis, RemoteTurn("c1", turn.message_id, "m", None, here.replica))
+    elsewhere = RemoteRun(here.redis, RemoteTurn("c1", turn.message_id, "m", None, here.replica), here.reader)
     followed = [event async for event in elsewhere.follow(-1)]
     await run.ended()
 
@@ -87,3 +88,31 @@ async def test_closing_publishes_the_last_events_and_returns(db: Database, redis
     await reader.redis.aclose()
     assert last and b'"type":"done"' in last[0][1][b"e"]
     assert not gone and 0 < ttl <= 600
+
+
+async def test_followers_on_another_replica_share_one_redis_connection(db: Database, redis_url: str):
+    here, there = RedisRuns(db, redis_url, replica_timeout=15), RedisRuns(db, redis_url, replica_timeout=15)
+    await here.begin()
+    await there.begin()
+    turns = [new_turn() for _ in range(20)]
+    runs = [here.start(turn, answer(turn, tokens=30, gap=0.01)) for turn in turns]
+
+    async def follow(turn: Turn, after: int) -> list[int]:
+        remote = await there.find(turn.message_id)
+        assert isinstance(remote, RemoteRun)
+        return [event.seq async for event in remote.follow(after)]
+
+    await asyncio.sleep(0.05)  # announced: published after the linger
+    followers = [asyncio.create_task(follow(turn, after=n % 5 - 1)) for n, turn in enumerate(turns)]
+    await asyncio.sleep(0.15)  # the answers are half way
+    blocked = [client for client in await there.redis.client_list() if client["cmd"] == "xread"]
+    late = await follow(turns[0], after=2)  # joins while the reader waits
+    followed = await asyncio.gather(*followers)
+    await asyncio.gather(*(run.ended() for run in runs))
+    await there.close()
+    await here.close()
+
+    assert len(blocked) == 1
+    assert late == list(range(3, 32))
+    for n, seqs in enumerate(followed):
+        assert seqs == list(range(n % 5, 32)), n

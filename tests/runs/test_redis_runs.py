@@ -78,6 +78,21 @@ def test_an_answer_on_one_replica_is_resumed_and_stopped_on_the_other(replicas, 
     assert len(text_of(on_a).split()) < 150
 
 
+def test_an_answer_just_started_on_one_replica_is_followed_on_the_other(replicas, upstream: FakeOpenAI):
+    a, b = replicas
+    upstream.enqueue(Reply(text="one two three four five", first_delay=0.3))
+    body = {"query": "quick", "stream": True, "model_name": "gpt-test"}
+    assert httpx.get(f"{b.url}/chat/messages/none/events").status_code == 404  # B's connections are open
+    with httpx.Client(timeout=30) as http, http.stream("POST", f"{a.url}/chat/chat", json=body) as started:
+        lines = started.iter_lines()
+        first = json.loads(next(line for line in lines if line.startswith("data: "))[6:])
+        on_b = events_on(b, first["message_id"], after=first["seq"])  # before a replica publishes (20 ms)
+        on_a = [first] + [json.loads(line[6:]) for line in lines if line.startswith("data: ")]
+
+    assert on_b == on_a[1:]
+    assert on_b[-1]["type"] == "done" and on_b[-1]["status"] == "complete"
+
+
 def test_a_conversation_goes_on_through_the_other_replica(replicas, upstream: FakeOpenAI):
     a, b = replicas
     upstream.enqueue("Nice to meet you, Ada.", "Your name is Ada.")

@@ -72,6 +72,8 @@ class DirectoryFileStore:
         self.paths.file(file_name).unlink(missing_ok=True)
 
     def names(self) -> list[str]:
+        if not self.paths.content.is_dir():
+            return []  # removed by hand: it holds no file (reindexing says which rows lost theirs)
         return sorted(path.name for path in self.paths.content.iterdir() if path.is_file())
 
     def path(self, file_name: str) -> Path:

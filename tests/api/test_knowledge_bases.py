@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import httpx
@@ -104,6 +105,23 @@ async def test_upload_and_reindex_stream_progress(client: httpx.AsyncClient):
         assert progress and progress[-1]["done"] == progress[-1]["total"] > 1
         assert progress[-1]["current_file"] == "long.txt"
         assert events[-1]["type"] == "done" and events[-1]["results"][0]["status"] == "indexed"
+
+
+async def test_reindex_after_the_files_folder_was_removed_by_hand(client: httpx.AsyncClient, tmp_path: Path):
+    await create(client)
+    await client.post("/knowledge_bases/appliances/files", files=multipart([("guide.md", b"# Guide\n\nRinse it.\n")]))
+    shutil.rmtree(tmp_path / "knowledge_base" / "appliances" / "content")
+
+    reindex = await client.post("/knowledge_bases/appliances/reindex")
+    files = (await client.get("/knowledge_bases/appliances/files")).json()
+
+    assert reindex.status_code == 200
+    done = parse_frames(reindex.text)[-1]
+    assert done["type"] == "done"
+    assert [(r["name"], r["status"], r["reason"]) for r in done["results"]] == [
+        ("guide.md", "failed", "the file is missing from content/")
+    ]
+    assert [(f["name"], f["status"]) for f in files] == [("guide.md", "failed")]
 
 
 BAD_NAMES = ["..", ".", "a\\b", "bad\x00name", " padded "]

@@ -51,6 +51,13 @@ async def start_agent(http: httpx.AsyncClient, response_holder: list, **body: An
     return Events(response)
 
 
+async def until_a_call_waits(http: httpx.AsyncClient, held: list) -> tuple[Events, str]:
+    """Start the agent, read until its tool call waits for approval; the events, and the call's route."""
+    events = await start_agent(http, held)
+    head = await events.until(lambda e: e["type"] == "tool_approval")
+    return events, f"/chat/messages/{head[0]['message_id']}/tool_calls/{head[-1]['run_id']}"
+
+
 async def test_an_approved_call_runs_and_the_row_says_who_approved(approval_app, upstream, live_server_for):
     app = approval_app(api_keys=["sk-a", "sk-b"])
     url = live_server_for(app)
@@ -99,12 +106,8 @@ async def test_a_denied_call_is_a_tool_error_the_model_reads(approval_app, upstr
     upstream.enqueue(CALL, "Final Answer: I did not delete it.")
     held: list = []
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
-        events = await start_agent(http, held)
-        head = await events.until(lambda e: e["type"] == "tool_approval")
-        message_id, run_id = head[0]["message_id"], head[-1]["run_id"]
-        denied = await http.post(
-            f"/chat/messages/{message_id}/tool_calls/{run_id}/deny", json={"reason": "keep the report"}
-        )
+        events, call = await until_a_call_waits(http, held)
+        denied = await http.post(f"{call}/deny", json={"reason": "keep the report"})
         rest = await events.until()
         await held[0].aclose()
 
@@ -217,11 +220,9 @@ async def test_time_waiting_for_a_person_does_not_count_toward_the_agent_time_li
     upstream.enqueue(CALL, "Final Answer: The report is gone.")
     held: list = []
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
-        events = await start_agent(http, held)
-        head = await events.until(lambda e: e["type"] == "tool_approval")
-        message_id, run_id = head[0]["message_id"], head[-1]["run_id"]
+        events, call = await until_a_call_waits(http, held)
         await asyncio.sleep(1.5)  # longer than the agent may work
-        approved = await http.post(f"/chat/messages/{message_id}/tool_calls/{run_id}/approve")
+        approved = await http.post(f"{call}/approve")
         rest = await events.until()
         await held[0].aclose()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from tests.api.test_client_conversation_ids import chatchat_body
 from tests.asgi import asgi_client
 from tests.conftest import Rows, wait_for
 from tests.fake_openai import FakeOpenAI, Reply
@@ -288,18 +289,7 @@ async def test_feedback_errors(client):
 
 
 async def test_chatchat_client_body_with_nulls_uses_defaults(client, upstream: FakeOpenAI):
-    # What Chatchat 0.2's web client sends for a first message.
-    body = {
-        "query": "hi",
-        "conversation_id": None,
-        "history_len": -1,
-        "history": [],
-        "stream": True,
-        "model_name": "gpt-test",
-        "temperature": 0.7,
-        "max_tokens": None,
-        "prompt_name": "default",
-    }
+    body = chatchat_body("hi", conversation_id=None)  # a first message, from a client that sends null
     events = parse_frames((await client.post("/chat/chat", json=body)).text)
 
     assert types(events) == ["metadata", "token", "done"]

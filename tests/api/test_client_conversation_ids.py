@@ -13,7 +13,7 @@ from tests.fake_openai import FakeOpenAI
 from tests.sse import parse_frames, text_of
 
 
-def chatchat_body(query: str, conversation_id: str) -> dict:
+def chatchat_body(query: str, conversation_id: str | None) -> dict:
     """Every key Chatchat 0.2's `ApiRequest.chat_chat` sends."""
     return {
         "query": query,

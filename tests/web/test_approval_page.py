@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from playwright.async_api import expect
 
-from agent_service.api.app import create_app
 from tests.conftest import Rows
 from tests.web.pages import choose_kind, finished_answer, open_chat, send
 from tests.web.test_agent_page import call
@@ -29,21 +26,15 @@ def delete_file(path: str) -> str:
 
 
 @pytest.fixture
-def approval_app(make_settings, tools_dir: Path) -> Iterator[FastAPI]:
+def tools_dir(tools_dir: Path) -> Path:
+    """The page's tools, and one that waits for approval: `web_app` and `base_url` serve them."""
     (tools_dir / "guarded.py").write_text(GUARDED)
-    app = create_app(make_settings(tools_dir=tools_dir))
-    yield app
-    app.state.services.close()
+    return tools_dir
 
 
-@pytest.fixture
-def approval_url(approval_app: FastAPI, live_server_for: Callable[[FastAPI], str]) -> str:
-    return live_server_for(approval_app)
-
-
-async def test_approve_on_the_card_lets_the_call_run(page, approval_url, upstream, approval_app):
+async def test_approve_on_the_card_lets_the_call_run(page, base_url, upstream, web_app):
     upstream.enqueue(call("delete_file", path="/tmp/report.txt"), "The report is gone.")
-    await open_chat(page, approval_url)
+    await open_chat(page, base_url)
     await choose_kind(page, "agent_chat")
     await send(page, "Delete the report")
 
@@ -57,14 +48,14 @@ async def test_approve_on_the_card_lets_the_call_run(page, approval_url, upstrea
     await expect(card.locator(".tool-approval")).to_have_count(0)
     answer = await finished_answer(page)
     await expect(answer.locator(".answer")).to_have_text("The report is gone.")
-    rows = Rows(approval_app)
+    rows = Rows(web_app)
     (stored,) = rows.tool_calls(rows.saved_answer().id)
     assert stored.approval == "approved"
 
 
-async def test_a_pending_card_keeps_its_buttons_after_a_reload(page, approval_url, upstream):
+async def test_a_pending_card_keeps_its_buttons_after_a_reload(page, base_url, upstream):
     upstream.enqueue(call("delete_file", path="/tmp/report.txt"), "I left the report alone.")
-    await open_chat(page, approval_url)
+    await open_chat(page, base_url)
     await choose_kind(page, "agent_chat")
     await send(page, "Delete the report")
     await expect(page.locator(".tool-card .deny-btn")).to_be_visible()

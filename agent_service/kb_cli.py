@@ -96,8 +96,11 @@ def _run(knowledge: KnowledgeBaseService, args: argparse.Namespace) -> None:
             for kb in knowledge.list():
                 print(f"{kb.name}  {kb.file_count} files  {kb.chunk_count} chunks  {kb.description}")
         case "search":
-            for hit in knowledge.search(name=args.name, query=args.query, top_k=args.top_k):
+            hits = knowledge.search(name=args.name, query=args.query, top_k=args.top_k)
+            for hit in hits:
                 print(f"{hit.score:.3f}  {hit.file}#{hit.chunk_index}  {' '.join(hit.text.split())[:200]}")
+            if not hits:
+                print(f"no chunk of {args.name} is relevant enough to {args.query!r}")
         case "reindex":
             print_results(knowledge.reindex(name=args.name, progress=progress_bar))
         case "delete":

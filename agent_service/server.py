@@ -14,6 +14,7 @@ import multiprocessing.process
 import os
 import signal
 import socket
+import sys
 import tempfile
 import threading
 from typing import Any
@@ -57,6 +58,14 @@ class DrainingServer(uvicorn.Server):
     """On SIGTERM: no new turns; streaming answers get the grace period, then
     end interrupted (`server_shutdown`) and saved, so their streams close with
     `done` before uvicorn stops waiting for connections."""
+
+    announce = True  # say where the service is once it listens (one worker of several says it)
+
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets)
+        if self.started and self.announce and self.servers:
+            host, port = self.servers[0].sockets[0].getsockname()[:2]
+            print(f"agent-service ready at http://{host}:{port}", file=sys.stderr, flush=True)
 
     async def serve(self, sockets: Any = None) -> None:
         # Answers end their streams themselves (below), not sse-starlette's cut at the signal.
@@ -106,9 +115,11 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> None
     Workers(config, workers).run()
 
 
-def _worker(config: uvicorn.Config, sockets: list[socket.socket]) -> None:
+def _worker(config: uvicorn.Config, sockets: list[socket.socket], announce: bool) -> None:
     config.configure_logging()
-    DrainingServer(config).run(sockets=sockets)
+    server = DrainingServer(config)
+    server.announce = announce
+    server.run(sockets=sockets)
 
 
 class Workers:
@@ -123,15 +134,15 @@ class Workers:
         self.processes: list[multiprocessing.process.BaseProcess] = []
         self.stopping = threading.Event()
 
-    def _start_one(self) -> multiprocessing.process.BaseProcess:
-        process = self.context.Process(target=_worker, args=(self.config, [self.socket]), daemon=False)
+    def _start_one(self, announce: bool = False) -> multiprocessing.process.BaseProcess:
+        process = self.context.Process(target=_worker, args=(self.config, [self.socket], announce), daemon=False)
         process.start()
         return process
 
     def run(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stopping.set())
-        self.processes = [self._start_one() for _ in range(self.count)]
+        self.processes = [self._start_one(announce=index == 0) for index in range(self.count)]
         logger.info("started %d workers: %s", self.count, ", ".join(str(p.pid) for p in self.processes))
         while not self.stopping.wait(0.5):
             for index, process in enumerate(self.processes):

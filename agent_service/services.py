@@ -65,5 +65,6 @@ class Services:
         )
 
     def close(self) -> None:
+        self.models.local_worker.close()
         self.knowledge.close()
         self.db.dispose()

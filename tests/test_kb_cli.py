@@ -45,3 +45,18 @@ def test_errors_are_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
     with pytest.raises(SystemExit, match="^error: knowledge base 'nope' not found$"):
         run("search", "nope", "anything")
+
+
+def test_a_search_with_no_relevant_chunk_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys):
+    monkeypatch.setenv("AGENT_SERVICE_KB_ROOT", str(tmp_path / "kb"))
+    monkeypatch.setenv("AGENT_SERVICE_EMBEDDINGS", '{"provider": "fake"}')
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "pumps.txt").write_text("Error E-7731 means the pump lost pressure.")
+    run("create", "home")
+    run("add", "home", str(docs))
+    capsys.readouterr()
+
+    run("search", "home", "zebra migration routes")
+
+    assert capsys.readouterr().out == "no chunk of home is relevant enough to 'zebra migration routes'\n"

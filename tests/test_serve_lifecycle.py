@@ -87,3 +87,10 @@ def test_sigterm_lets_short_answers_finish_and_interrupts_the_rest(services, tmp
         answer = http.get(f"/conversations/{long_events[0]['conversation_id']}/messages").json()[-1]
     assert (answer["status"], answer["metadata"]["reason"]) == ("interrupted", "server_shutdown")
     assert answer["content"] == text_of(long_events)
+
+
+def test_serve_says_where_the_service_is(services, tmp_path, upstream: FakeOpenAI):
+    service = Service(tmp_path, upstream).start()
+    services.append(service)
+
+    assert f"agent-service ready at {service.url}\n" in service.log.read_text()

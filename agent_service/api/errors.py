@@ -42,8 +42,13 @@ def _location(loc: tuple) -> str:
     return ".".join(str(part) for part in loc if part != "body") or "body"
 
 
+def _reason(err: dict) -> str:
+    # A validator's own ValueError reads "Value error, <its message>": the message is what says what is wrong.
+    return err["msg"].removeprefix("Value error, ")
+
+
 def validation_message(exc: RequestValidationError) -> str:
-    return "; ".join(f"{_location(err['loc'])}: {err['msg']}" for err in exc.errors())
+    return "; ".join(f"{_location(err['loc'])}: {_reason(err)}" for err in exc.errors())
 
 
 def _respond(

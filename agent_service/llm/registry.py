@@ -7,6 +7,7 @@ HTTP connection pool is shared by all requests; per-request parameters
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
 from langchain_core.language_models import BaseChatModel
@@ -15,10 +16,11 @@ from agent_service.config import ModelConfig, Settings
 from agent_service.errors import UnknownModelError
 from agent_service.llm.fake import ScriptedChatModel
 from agent_service.llm.llamacpp import LlamaCppChatModel
+from agent_service.llm.worker_client import ModelWorker
 from agent_service.long_lived import freeze_loaded_objects
 
 
-def build_chat_model(name: str, config: ModelConfig) -> BaseChatModel:
+def build_chat_model(name: str, config: ModelConfig, worker: ModelWorker | None = None) -> BaseChatModel:
     if config.provider == "openai":
         import openai  # imported here: start-up stays fast
         from langchain_openai import ChatOpenAI
@@ -48,7 +50,11 @@ def build_chat_model(name: str, config: ModelConfig) -> BaseChatModel:
         return model
     if config.provider == "llamacpp":
         return LlamaCppChatModel(
-            model_path=config.model_path, n_ctx=config.context_window, n_threads=config.n_threads, streaming=True
+            worker=worker or ModelWorker(),
+            model_path=config.model_path,
+            n_ctx=config.context_window,
+            n_threads=config.n_threads,
+            streaming=True,
         )
     return ScriptedChatModel(responses=config.responses or ["This is a scripted reply."], streaming=True)
 
@@ -63,6 +69,7 @@ class ModelRegistry:
         self._models: dict[str, BaseChatModel] = {}
         self._variants: dict[tuple, BaseChatModel] = {}  # per-request parameters applied, by parameters
         self._lock = threading.Lock()
+        self.local_worker = ModelWorker()  # the process the embedded models run in, started on first use
 
     def resolve(self, name: str | None) -> str:
         """The configured name for a request's `model_name` (empty means the default)."""
@@ -81,7 +88,7 @@ class ModelRegistry:
         name = self.resolve(name)
         with self._lock:
             if name not in self._models:
-                self._models[name] = build_chat_model(name, self.configs[name])
+                self._models[name] = build_chat_model(name, self.configs[name], self.local_worker)
                 freeze_loaded_objects()
             return self._models[name]
 
@@ -93,9 +100,10 @@ class ModelRegistry:
                 self.base(name)
 
     async def aclose(self) -> None:
-        """Close the remote models' connection pools (the copies share them)."""
+        """Close the remote models' connection pools (the copies share them) and stop the local models' worker."""
         with self._lock:
             models, self._models, self._variants = list(self._models.values()), {}, {}
+        await asyncio.to_thread(self.local_worker.close)
         for model in models:
             if client := getattr(model, "root_async_client", None):
                 await client.close()

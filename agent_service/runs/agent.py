@@ -13,7 +13,8 @@ from langchain_classic.agents import AgentExecutor
 
 from agent_service.agents.events import AgentEventHandler
 from agent_service.agents.executor import STOPPED_OUTPUT
-from agent_service.runs.answer import describe_error
+from agent_service.llm.worker_client import ModelCrashError
+from agent_service.runs.answer import MODEL_CRASH, describe_error
 from agent_service.runs.turn import Turn
 from agent_service.streaming.events import DoneEvent, ErrorEvent, FinalAnswerEvent, MetadataEvent, StreamEvent
 
@@ -64,6 +65,14 @@ async def stream_agent(
         handler.finish_open_calls(turn.stop_reason)
         finish("".join(handler.tokens), "interrupted", reason=turn.stop_reason)
         raise
+    except ModelCrashError as exc:
+        handler.finish_open_calls(str(exc))
+        finish("".join(handler.tokens), "interrupted", reason=MODEL_CRASH, error=str(exc))
+        yield ErrorEvent(**turn.ids, message=str(exc))
+        yield DoneEvent(
+            **turn.ids, finish_reason="error", status="interrupted", reason=MODEL_CRASH, usage=handler.usage
+        )
+        return
     except Exception as exc:
         logger.warning("agent run failed: %s", exc, exc_info=True)
         message = describe_error(exc)

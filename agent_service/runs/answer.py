@@ -14,10 +14,13 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.utils import count_tokens_approximately
 
 from agent_service import metrics
+from agent_service.llm.worker_client import ModelCrashError
 from agent_service.runs.turn import Turn
 from agent_service.streaming.events import DoneEvent, ErrorEvent, MetadataEvent, StreamEvent, TokenEvent
 
 logger = logging.getLogger(__name__)
+
+MODEL_CRASH = "model_crash"  # an interrupted answer's reason: the model's process died
 
 
 def describe_error(exc: BaseException) -> str:
@@ -85,6 +88,13 @@ async def stream_answer(
         meta = summary("interrupted", reason=turn.stop_reason)
         turn.finish(content="".join(parts), status="interrupted", meta=meta)
         raise
+    except ModelCrashError as exc:
+        metrics.MODEL_ERRORS.labels(turn.model_name).inc()
+        meta = summary("interrupted", reason=MODEL_CRASH, error=str(exc))
+        turn.finish(content="".join(parts), status="interrupted", meta=meta)
+        yield ErrorEvent(**ids, message=str(exc))
+        yield DoneEvent(**ids, finish_reason="error", status="interrupted", reason=MODEL_CRASH, usage=usage)
+        return
     except Exception as exc:
         metrics.MODEL_ERRORS.labels(turn.model_name).inc()
         logger.warning("model %s failed mid-stream: %s", turn.model_name, exc, exc_info=True)

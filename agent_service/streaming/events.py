@@ -97,7 +97,7 @@ class DoneEvent(StreamEvent):
     type: Literal["done"] = "done"
     finish_reason: str | None = None
     status: str = "complete"
-    reason: str | None = None  # interrupted: client_disconnected, stopped, server_shutdown, server_crash
+    reason: str | None = None  # interrupted: client_disconnected, stopped, server_shutdown, server_crash, model_crash
     usage: dict[str, Any] | None = None
 
 

@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
+import pytest
+
 from agent_service.api.app import create_app
 from agent_service.llm.llamacpp import default_model_path
 from tests.asgi import asgi_client
 from tests.sse import parse_frames, text_of, types
+
+
+def test_llama_cpp_is_built_for_any_x86_64_cpu():
+    """The Makefile's build: AVX2 and FMA, nothing newer that a CPU or its kernel may not grant."""
+    import platform
+
+    import llama_cpp
+
+    if platform.machine() != "x86_64":
+        pytest.skip("the build flags are chosen for x86-64")
+    features = dict(
+        item.split(" = ")
+        for item in llama_cpp.llama_print_system_info().decode().replace("CPU :", "|").split("|")
+        if " = " in item
+    )
+    features = {name.strip(): value.strip() for name, value in features.items()}
+    assert features.get("AVX2") == "1" and features.get("FMA") == "1", features
+    newer = {
+        name for name, value in features.items() if value == "1" and name.startswith(("AVX512", "AMX", "AVX_VNNI"))
+    }
+    assert not newer, f"built with {sorted(newer)}: a CPU without them dies of SIGILL"
 
 
 def test_the_weights_ship_in_the_package():

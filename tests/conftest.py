@@ -29,11 +29,13 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(autouse=True)
 def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No AGENT_SERVICE_* variable of the caller's leaks in; data goes to tmp_path."""
+    """No AGENT_SERVICE_* variable of the caller's leaks in; data goes to tmp_path; the embedded
+    model is SmolLM2 (fast), except in the tests marked `default_model`, which ask for Qwen themselves."""
     for key in list(os.environ):
         if key.startswith("AGENT_SERVICE_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("AGENT_SERVICE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("AGENT_SERVICE_EMBEDDED_MODEL", "smollm2-135m")
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

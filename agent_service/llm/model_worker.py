@@ -21,20 +21,29 @@ import sys
 import threading
 from collections.abc import Iterator
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, TextIO
 
+from agent_service.llm.embedded import EMBEDDED_MODELS
 
-@lru_cache(maxsize=2)
+
+@lru_cache(maxsize=1)  # one model in memory at a time
 def load(path: str, n_ctx: int, n_threads: int | None) -> Any:
     from llama_cpp import Llama
 
     return Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
 
 
+def model_file(model: dict[str, Any]) -> str:
+    if model.get("path"):
+        return model["path"]
+    return str(EMBEDDED_MODELS[model["embedded"]].path(Path(model["cache_dir"])))
+
+
 def complete(request: dict[str, Any]) -> Iterator[tuple[str, str | None]]:
     """(text, finish_reason) for each chunk of one chat completion."""
     model = request["model"]
-    llm = load(model["path"], model["n_ctx"], model.get("n_threads"))
+    llm = load(model_file(model), model["n_ctx"], model.get("n_threads"))
     parts = llm.create_chat_completion(messages=request["messages"], stream=True, **request["params"])
     for part in parts:
         choice = part["choices"][0]

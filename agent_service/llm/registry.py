@@ -9,18 +9,27 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
 
 from agent_service.config import ModelConfig, Settings
 from agent_service.errors import UnknownModelError
+from agent_service.llm.embedded import DEFAULT_EMBEDDED_MODEL, EMBEDDED_MODELS, SMOLLM2, EmbeddedModel
 from agent_service.llm.fake import ScriptedChatModel
 from agent_service.llm.llamacpp import LlamaCppChatModel
 from agent_service.llm.worker_client import ModelWorker
 from agent_service.long_lived import freeze_loaded_objects
 
 
-def build_chat_model(name: str, config: ModelConfig, worker: ModelWorker | None = None) -> BaseChatModel:
+def build_chat_model(
+    name: str,
+    config: ModelConfig,
+    worker: ModelWorker | None = None,
+    *,
+    embedded_model: str = DEFAULT_EMBEDDED_MODEL,
+    cache_dir: Path = Path("data/models"),
+) -> BaseChatModel:
     if config.provider == "openai":
         import openai  # imported here: start-up stays fast
         from langchain_openai import ChatOpenAI
@@ -49,9 +58,14 @@ def build_chat_model(name: str, config: ModelConfig, worker: ModelWorker | None 
         )
         return model
     if config.provider == "llamacpp":
+        embedded = None if config.model_path else EMBEDDED_MODELS[config.model or embedded_model]
         return LlamaCppChatModel(
             worker=worker or ModelWorker(),
             model_path=config.model_path,
+            embedded=embedded.name if embedded else None,
+            cache_dir=str(cache_dir),
+            # SmolLM2 derails on llama.cpp's pure greedy path; Qwen is at its best there.
+            temperature_floor=0.1 if embedded is SMOLLM2 else 0.0,
             n_ctx=config.context_window,
             n_threads=config.n_threads,
             streaming=True,
@@ -65,6 +79,8 @@ MAX_VARIANTS = 256
 class ModelRegistry:
     def __init__(self, settings: Settings) -> None:
         self.configs = settings.models
+        self.embedded_model = settings.embedded_model
+        self.cache_dir = settings.data_dir / "models"  # the embedded model's joined GGUF
         self.default_name: str = settings.default_model or next(iter(self.configs))
         self._models: dict[str, BaseChatModel] = {}
         self._variants: dict[tuple, BaseChatModel] = {}  # per-request parameters applied, by parameters
@@ -88,9 +104,22 @@ class ModelRegistry:
         name = self.resolve(name)
         with self._lock:
             if name not in self._models:
-                self._models[name] = build_chat_model(name, self.configs[name], self.local_worker)
+                self._models[name] = build_chat_model(
+                    name,
+                    self.configs[name],
+                    self.local_worker,
+                    embedded_model=self.embedded_model,
+                    cache_dir=self.cache_dir,
+                )
                 freeze_loaded_objects()
             return self._models[name]
+
+    def embedded(self, name: str) -> EmbeddedModel | None:
+        """The embedded model that `name` runs, if it runs one (not a GGUF file of the operator's)."""
+        config = self.config(name)
+        if config.provider != "llamacpp" or config.model_path:
+            return None
+        return EMBEDDED_MODELS[config.model or self.embedded_model]
 
     def connect_remote_models(self) -> None:
         """Build the client of every remote model now (it imports the openai SDK, about a

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from agent_service.api.app import create_app
-from agent_service.llm.llamacpp import default_model_path
 from tests.asgi import asgi_client
 from tests.sse import parse_frames, text_of, types
 
@@ -29,12 +28,6 @@ def test_llama_cpp_is_built_for_any_x86_64_cpu():
         name for name, value in features.items() if value == "1" and name.startswith(("AVX512", "AMX", "AVX_VNNI"))
     }
     assert not newer, f"built with {sorted(newer)}: a CPU without them dies of SIGILL"
-
-
-def test_the_weights_ship_in_the_package():
-    path = default_model_path()
-
-    assert path.name == "SmolLM2-135M-Instruct.Q4_1.gguf" and path.stat().st_size > 50_000_000
 
 
 async def test_embedded_model_streams_a_real_answer(make_settings):

@@ -108,3 +108,17 @@ async def stream_answer(
     status = "partial" if finish_reason == "length" else "complete"
     turn.finish(content="".join(parts), status=status, meta=summary(status))
     yield DoneEvent(**ids, finish_reason=finish_reason or "stop", status=status, usage=usage)
+
+
+async def stream_fixed_answer(
+    *, turn: Turn, text: str, first_events: Iterable[StreamEvent] = (), extra_meta: dict[str, Any] | None = None
+) -> AsyncIterator[StreamEvent]:
+    """metadata, [first_events], token, done: an answer the service gives itself, with no model asked."""
+    ids = turn.ids
+    yield MetadataEvent(**ids, model=turn.model_name, user_message_id=turn.user_message_id)
+    for event in first_events:
+        yield event
+    yield TokenEvent(**ids, text=text)
+    meta = {**(extra_meta or {}), "finish_reason": "stop", "answered_by": "service", "usage": None}
+    turn.finish(content=text, status="complete", meta=meta)
+    yield DoneEvent(**ids, finish_reason="stop", status="complete", usage=None)

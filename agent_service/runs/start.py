@@ -20,10 +20,11 @@ from agent_service.agents.executor import build_executor
 from agent_service.api.schemas import AgentChatRequest, ChatRequest, ChatRequestBase, KnowledgeBaseChatRequest
 from agent_service.chains import kb_chat
 from agent_service.chains.llm_chat import build_messages, history_as_text
+from agent_service.chains.not_covered import not_covered
 from agent_service.errors import ServiceUnavailableError
 from agent_service.memory import fit_history, history_budget
 from agent_service.runs.agent import stream_agent
-from agent_service.runs.answer import stream_answer
+from agent_service.runs.answer import stream_answer, stream_fixed_answer
 from agent_service.runs.approvals import ApprovalGate
 from agent_service.runs.live import LiveRun
 from agent_service.runs.turn import Turn, begin_turn, check_conversation_id
@@ -148,11 +149,11 @@ async def start_agent_chat(services: Services, body: AgentChatRequest, *, owner:
 async def start_knowledge_base_chat(
     services: Services, body: KnowledgeBaseChatRequest, *, owner: str | None, base_url: str
 ) -> ChatRun:
-    """Stream: metadata, docs (the sources), token..., done."""
+    """Stream: metadata, docs (the sources), token..., done. With no source found, the answer
+    says that the documents do not cover the question, and no model is asked."""
     model_name = services.models.resolve(body.model_name)
     model_config = services.models.config(model_name)
     template = services.prompts.get(body.prompt_kind, body.prompt_name)
-    nothing_found = services.prompts.get(body.prompt_kind, "empty")
     model = request_model(services, body, model_name)
     hits = await services.knowledge.asearch(
         name=body.knowledge_base_name, query=body.query, top_k=body.top_k, score_threshold=body.score_threshold
@@ -160,21 +161,24 @@ async def start_knowledge_base_chat(
 
     turn = await start_turn(services, body, chat_type="knowledge_base_chat", model_name=model_name, owner=owner)
     found = kb_chat.sources(hits, kb=body.knowledge_base_name, base_url=base_url)
-    messages = build_messages(
-        template=template if hits else nothing_found,
-        query=body.query,
-        history=turn.history,
-        context_window=model_config.context_window,
-        max_tokens=body.max_tokens,
-        system=body.system,
-        context=kb_chat.context(hits),
-    )
-    answer = stream_answer(
-        turn=turn,
-        model=model,
-        messages=messages,
-        first_events=[DocsEvent(**turn.ids, sources=found)],
-        extra_meta={"sources": found, "knowledge_base": body.knowledge_base_name},
-    )
+    first_events = [DocsEvent(**turn.ids, sources=found)]
+    extra_meta = {"sources": found, "knowledge_base": body.knowledge_base_name}
+    if not hits:
+        answer = stream_fixed_answer(
+            turn=turn, text=not_covered(body.query), first_events=first_events, extra_meta=extra_meta
+        )
+    else:
+        messages = build_messages(
+            template=template,
+            query=body.query,
+            history=turn.history,
+            context_window=model_config.context_window,
+            max_tokens=body.max_tokens,
+            system=body.system,
+            context=kb_chat.context(hits),
+        )
+        answer = stream_answer(
+            turn=turn, model=model, messages=messages, first_events=first_events, extra_meta=extra_meta
+        )
     docs = kb_chat.chatchat_docs(hits, kb=body.knowledge_base_name, base_url=base_url)
     return _run(services, body, turn, answer, sources=found, docs=docs)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.asgi import asgi_client
 from tests.conftest import Rows
 from tests.fake_openai import FakeOpenAI
-from tests.sse import parse_frames, types
+from tests.sse import parse_frames, text_of, types
 
 DOCS = [
     ("pumps.md", b"# Pumps\n\nError E-7731 means the pump lost pressure. Check the valve first.\n"),
@@ -54,15 +55,28 @@ async def test_stream_has_sources_then_a_cited_answer(client, upstream: FakeOpen
     assert download.content == DOCS[0][1]
 
 
-async def test_nothing_relevant_uses_the_dedicated_prompt(client, upstream: FakeOpenAI):
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        ("Who won the 1998 world cup?", "do not cover this question"),
+        ("谁赢得了1998年世界杯？", "没有涉及这个问题"),
+        ("Qui a gagné la Coupe du monde 1998 ?", "ne traitent pas de cette question"),
+    ],
+)
+async def test_nothing_relevant_is_declined_in_the_questions_language_without_asking_the_model(
+    client, upstream: FakeOpenAI, rows: Rows, query, says
+):
     await knowledge_base(client)
-    upstream.enqueue("The knowledge base does not cover that.")
+    upstream.enqueue("Croatia won it.")  # what a model asked anyway might say
 
-    events = parse_frames((await kb_chat(client, query="Who won the 1998 world cup?")).text)
+    events = parse_frames((await kb_chat(client, query=query)).text)
 
+    assert types(events) == ["metadata", "docs", "token", "done"]
     assert events[1]["sources"] == [] and "未找到相关文档" in events[1]["docs"][0]
-    prompt = upstream.requests[-1]["messages"][-1]["content"]
-    assert "nothing relevant was found" in prompt
+    assert says in text_of(events) and "Croatia" not in text_of(events)
+    assert upstream.requests == []
+    answer = rows.messages()[-1]
+    assert (answer.status, answer.content) == ("complete", text_of(events))
 
 
 # What Langchain-Chatchat 0.2's client (ApiRequest.knowledge_base_chat) sends: every key, its defaults.
@@ -112,8 +126,8 @@ async def test_without_a_matching_term_or_a_similar_chunk_nothing_is_found(make_
         events = parse_frames((await kb_chat(client, query="Who won the 1998 world cup?")).text)
         found = parse_frames((await kb_chat(client, query="What does E-7731 mean?")).text)
 
-    assert events[1]["sources"] == []
-    assert "nothing relevant was found" in upstream.requests[0]["messages"][-1]["content"]
+    assert events[1]["sources"] == [] and "do not cover this question" in text_of(events)
+    assert len(upstream.requests) == 1  # only the question with a source went to the model
     assert found[1]["sources"][0]["file"] == "pumps.md"  # a matching term always counts
     app.state.services.close()
 

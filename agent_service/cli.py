@@ -72,12 +72,31 @@ def iter_sse_data(response: httpx.Response) -> Iterator[dict]:
             yield json.loads(line[6:])
 
 
+def who_answers(client: httpx.Client, model_name: str | None) -> str:
+    """One line naming the model that answers; the embedded one is marked as a small offline model."""
+    response = client.get("/models")
+    if response.status_code != 200:
+        return f"model: {model_name or 'the default'}"
+    listed = response.json()
+    model = next((m for m in listed["models"] if m["name"] == (model_name or listed["default"])), None)
+    if model is None:
+        return f"model: {model_name} (not configured: the service will refuse it)"
+    line = f"model: {model['name']} · {model.get('title') or model['model']}"
+    if embedded := model.get("embedded"):
+        line += (
+            f" — a small offline model ({embedded['parameters']} parameters) running on this machine;"
+            " for real work, connect a real model (README: Connecting a real model)"
+        )
+    return line
+
+
 def _chat(args: argparse.Namespace) -> None:
     url = args.url or _start_local_server()
     headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
     conversation_id = args.conversation_id
-    print("agent-service chat: type a message; Ctrl-D or /exit to quit.", file=sys.stderr)
     with httpx.Client(base_url=url, headers=headers, timeout=httpx.Timeout(300.0, connect=10.0)) as client:
+        print(who_answers(client, args.model), file=sys.stderr)
+        print("agent-service chat: type a message; Ctrl-D or /exit to quit.", file=sys.stderr)
         while True:
             try:
                 query = input("\nyou> ").strip()

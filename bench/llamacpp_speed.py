@@ -37,8 +37,10 @@ def main(path: str) -> None:
             if made == NEW_TOKENS:
                 break
         gen_rates.append(made / (time.perf_counter() - started))
-    print(f"{path.rsplit('/', 1)[-1]}: prompt {statistics.median(prompt_rates):.1f} tokens/s ({len(prompt)} tokens), "
-          f"generation {statistics.median(gen_rates):.1f} tokens/s (median of {ROUNDS})")
+    print(
+        f"{path.rsplit('/', 1)[-1]}: prompt {statistics.median(prompt_rates):.1f} tokens/s ({len(prompt)} tokens), "
+        f"generation {statistics.median(gen_rates):.1f} tokens/s (median of {ROUNDS})"
+    )
 
 
 if __name__ == "__main__":

@@ -39,3 +39,23 @@ def test_chat_shows_errors_and_goes_on(live_server: str, upstream: FakeOpenAI, m
     cli.main(["chat", "--url", live_server, "--model", "no-such-model"])
 
     assert "[error 400] unknown model_name 'no-such-model'" in capsys.readouterr().out
+
+
+def test_chat_names_the_model_that_answers(make_settings, live_server_for, monkeypatch, capsys):
+    from agent_service.api.app import create_app
+
+    app = create_app(
+        make_settings(models={"local": {"provider": "llamacpp"}, "scripted": {"provider": "fake", "model": "demo-7b"}})
+    )
+    url = live_server_for(app)
+    monkeypatch.setattr("builtins.input", lambda _prompt="": "/exit")
+
+    cli.main(["chat", "--url", url])
+    embedded = capsys.readouterr().err.splitlines()[0]
+    cli.main(["chat", "--url", url, "--model", "scripted"])
+    remote = capsys.readouterr().err.splitlines()[0]
+    app.state.services.close()
+
+    assert embedded.startswith("model: local · SmolLM2-135M-Instruct — a small offline model (135M parameters)")
+    assert "Connecting a real model" in embedded
+    assert remote == "model: scripted · demo-7b"

@@ -188,6 +188,8 @@ class SQLQueryTool(BaseTool):
         super().__init__(url=url, max_rows=max_rows or 50, timeout=timeout or 30.0, **kwargs)
         if self.url:
             self._connect()
+        else:  # offered to no agent, and shown as such (agent_service.agents.tool_registry)
+            self.metadata = {**(self.metadata or {}), "unavailable": NOT_CONFIGURED}
 
     def _connect(self) -> None:
         # A bad URL or an unreachable database must not break start-up. The

@@ -85,6 +85,11 @@ def _short_error(exc: BaseException) -> str:
 ToolFactory = Callable[[], BaseTool]
 
 
+def unavailable(tool: BaseTool) -> str | None:
+    """Why a tool cannot work here (it says so in its `metadata`), or None when it can."""
+    return (tool.metadata or {}).get("unavailable")
+
+
 class ToolRegistry:
     """The tools found in one folder, by name, plus the modules that failed.
 
@@ -190,8 +195,9 @@ class ToolRegistry:
     def select(self, names: list[str] | None) -> list[BaseTool]:
         """The tools an agent may use: all of them, or an allow-list (every name must exist)."""
         remote = self._remote()
-        if names is None:
-            return [factory() for factory, _ in self._tools.values()] + list(remote.values())
+        if names is None:  # all of them that can work
+            tools = [factory() for factory, _ in self._tools.values()] + list(remote.values())
+            return [tool for tool in tools if not unavailable(tool)]
         unknown = [name for name in names if name not in self._tools and name not in remote]
         if unknown:
             raise UnknownToolError(f"unknown tools {unknown}; available: {', '.join(self.names()) or 'none'}")
@@ -220,6 +226,8 @@ class ToolRegistry:
                 "module": module,
                 "source": module if module.startswith("mcp:") else "builtin" if module == "agent_service" else "module",
                 "requires_approval": self.needs_approval(name),
+                "available": not unavailable(tool),
+                "unavailable_reason": unavailable(tool),
             }
             for name, tool, module in found
         ]

@@ -16,7 +16,13 @@ def list_models(services: ServicesDep) -> dict[str, object]:
         {
             "name": name,
             "provider": config.provider,
-            "model": config.model or name,
+            "model": embedded.name if (embedded := registry.embedded(name)) else config.model or name,
+            # What answers, for people: the embedded model's own name, else the upstream's model id.
+            "title": embedded.title if embedded else config.model or name,
+            # The embedded model: a small model running offline in this process's worker.
+            "embedded": {"parameters": embedded.parameters, "licence": embedded.licence, "offline": True}
+            if embedded
+            else None,
             "base_url": config.base_url,
             "agent_style": config.effective_agent_style(name),
             "context_window": config.context_window,

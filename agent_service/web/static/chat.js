@@ -59,7 +59,7 @@ export class ChatView {
   showEmpty() {
     const kind = this.composer.state.kind;
     const chips = (SUGGESTIONS[kind] || []).map((text) => h('button', { type: 'button', class: 'suggestion', text,
-      onclick: () => this.composer.fill(text) }));
+      onclick: () => { this.composer.fill(text); this.composer.submit(); } }));
     this.list.replaceChildren(h('div', { class: 'empty-chat' },
       h('div', { class: 'empty-logo' }, icon('bot', 28)),
       h('h1', { text: 'What can I help with?' }),

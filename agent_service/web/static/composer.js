@@ -42,7 +42,7 @@ export class Composer {
       onclick: () => this.setKind(kind.id),
     }, icon(kind.icon, 14), h('span', { text: kind.label })));
     this.modelSelect = h('select', { class: 'model-select', 'aria-label': 'Model',
-      onchange: () => this.set('model', this.modelSelect.value) });
+      onchange: () => { this.set('model', this.modelSelect.value); this.showModel(); } });
     this.kbSelect = h('select', { class: 'kb-select', 'aria-label': 'Knowledge base',
       onchange: () => this.set('kb', this.kbSelect.value) });
     this.toolsSummary = h('summary', { class: 'chip' }, icon('tool', 14), h('span', { class: 'tools-count' }));
@@ -72,7 +72,8 @@ export class Composer {
           h('span', { class: 'spacer' }),
           this.stopButton,
           this.sendButton)),
-      h('div', { class: 'composer-hint', text: 'Enter to send · Shift+Enter for a new line' }));
+      h('div', { class: 'composer-hint' }, this.modelNote = h('span', { class: 'model-note' }),
+        h('span', { text: 'Enter to send · Shift+Enter for a new line' })));
     document.addEventListener('click', (event) => {
       if (!this.toolsPicker.contains(event.target)) this.toolsPicker.open = false;
     });
@@ -100,9 +101,22 @@ export class Composer {
     this.models = models;
     const names = models.map((m) => m.name);
     if (!names.includes(this.state.model)) this.set('model', fallback || names[0] || '');
-    this.modelSelect.replaceChildren(...models.map((m) => h('option', { value: m.name, text: m.name,
+    this.modelSelect.replaceChildren(...models.map((m) => h('option', { value: m.name,
+      text: m.title && m.title !== m.name ? `${m.name} · ${m.title}` : m.name,
       title: `${m.provider}${m.model && m.model !== m.name ? `: ${m.model}` : ''}${m.default ? ' (default)' : ''}` })));
     this.modelSelect.value = this.state.model;
+    this.showModel();
+  }
+
+  // Who answers: the embedded model is a small offline one, and the page says so.
+  showModel() {
+    const model = this.models.find((m) => m.name === this.state.model);
+    const embedded = model && model.embedded;
+    this.modelNote.replaceChildren(...(embedded ? [
+      h('strong', { text: model.title }),
+      h('span', { text: ` answers: a small offline model (${embedded.parameters} parameters) running on this machine. `
+        + 'For real work, connect a real model: see “Connecting a real model” in the README. · ' })] : []));
+    this.modelNote.hidden = !embedded;
   }
 
   setBases(bases) {
@@ -116,26 +130,31 @@ export class Composer {
   }
 
   setTools(tools) {
-    this.tools = tools;
-    const names = tools.map((t) => t.name);
+    // A tool that cannot work here (a setting is missing) is listed, greyed out, and neither counted nor sent.
+    const usable = (tool) => tool.available !== false;
+    this.tools = tools.filter(usable);
+    const names = this.tools.map((t) => t.name);
     if (Array.isArray(this.state.tools)) this.set('tools', this.state.tools.filter((n) => names.includes(n)));
     const allowed = (name) => this.state.tools === null || this.state.tools.includes(name);
-    const boxes = tools.map((tool) => h('input', { type: 'checkbox', value: tool.name, checked: allowed(tool.name) }));
+    const boxes = tools.map((tool) => h('input', { type: 'checkbox', value: tool.name,
+      checked: usable(tool) && allowed(tool.name), disabled: !usable(tool) }));
     const update = () => {
-      const chosen = boxes.filter((b) => b.checked).map((b) => b.value);
+      const chosen = boxes.filter((b) => b.checked && !b.disabled).map((b) => b.value);
       this.set('tools', chosen.length === names.length ? null : chosen);
       this.showToolCount();
     };
     boxes.forEach((box) => box.addEventListener('change', update));
-    const setAll = (checked) => () => { boxes.forEach((b) => (b.checked = checked)); update(); };
+    const setAll = (checked) => () => { boxes.forEach((b) => (b.checked = checked && !b.disabled)); update(); };
     this.toolsList.replaceChildren(
       h('div', { class: 'popover-head' }, h('span', { text: 'Tools the agent may call' }),
         h('button', { type: 'button', class: 'link-btn', text: 'All', onclick: setAll(true) }),
         h('button', { type: 'button', class: 'link-btn', text: 'None', onclick: setAll(false) })),
       ...(tools.length ? [] : [h('p', { class: 'muted', text: 'No tools are loaded.' })]),
-      ...tools.map((tool, i) => h('label', { class: 'tool-option', title: tool.description || '' }, boxes[i],
+      ...tools.map((tool, i) => h('label', { class: `tool-option${usable(tool) ? '' : ' unavailable'}`,
+        title: tool.unavailable_reason || tool.description || '' }, boxes[i],
         h('span', { class: 'tool-option-name', text: tool.name }),
-        h('span', { class: 'tool-option-desc', text: (tool.description || '').split('\n')[0] }))));
+        h('span', { class: 'tool-option-desc',
+          text: usable(tool) ? (tool.description || '').split('\n')[0] : `Not available: ${tool.unavailable_reason}` }))));
     this.showToolCount();
   }
 

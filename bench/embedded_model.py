@@ -25,18 +25,22 @@ import os
 import re
 import shutil
 import statistics
+import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import uvicorn
 
 from agent_service.api.app import create_app
 from agent_service.config import Settings
 from agent_service.llm.embedded import QWEN_CODER
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # the shipped tools, to check the calculator's input with the calculator
 ONLY = os.environ.get("BENCH_ONLY")
 
 
@@ -193,9 +197,7 @@ async def agent_part(client: httpx.AsyncClient) -> None:
         scores = {"tool": 0, "input": 0, "answer": 0, "all": 0}
         for question, tool, input_ok, answer_ok in questions:
             started = time.perf_counter()
-            response = await client.post(
-                "/chat/agent_chat", json={"query": question, "stream": True, "temperature": 0}, timeout=300
-            )
+            response = await client.post("/chat/agent_chat", json={"query": question, "stream": True}, timeout=300)
             events = events_of(response.text)
             starts = [e for e in events if e["type"] == "tool_start"]
             ends = [e for e in events if e["type"] == "tool_end"]
@@ -223,7 +225,7 @@ async def kb_part(client: httpx.AsyncClient) -> None:
     answered = 0
     for question, fact in ANSWERABLE:
         started = time.perf_counter()
-        body = {"query": question, "knowledge_base_name": "company", "stream": True, "temperature": 0}
+        body = {"query": question, "knowledge_base_name": "company", "stream": True}
         events = events_of((await client.post("/chat/knowledge_base_chat", json=body, timeout=300)).text)
         answer = "".join(e["text"] for e in events if e["type"] == "token")
         ok = fact.lower() in answer.lower() and bool(re.search(r"\[\d\]", answer))
@@ -231,7 +233,7 @@ async def kb_part(client: httpx.AsyncClient) -> None:
         print(f"  {time.perf_counter() - started:5.1f}s  {'ok ' if ok else 'MISS'} {question!r} -> {answer[:110]!r}")
     declined = 0
     for question in UNCOVERED:
-        body = {"query": question, "knowledge_base_name": "company", "stream": True, "temperature": 0}
+        body = {"query": question, "knowledge_base_name": "company", "stream": True}
         events = events_of((await client.post("/chat/knowledge_base_chat", json=body, timeout=300)).text)
         answer = "".join(e["text"] for e in events if e["type"] == "token")
         sources = next((len(e["sources"]) for e in events if e["type"] == "docs"), 0)
@@ -241,8 +243,19 @@ async def kb_part(client: httpx.AsyncClient) -> None:
     print(f"knowledge base: answered from the source with a citation {answered}/10; declined {declined}/5")
 
 
+def serve(app) -> tuple[uvicorn.Server, str]:  # noqa: ANN001
+    """The app under uvicorn on 127.0.0.1: timing tokens needs a real stream (ASGITransport buffers it)."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.01)
+    return server, f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+
+
 async def speed_part(client: httpx.AsyncClient, app) -> None:  # noqa: ANN001
     worker = app.state.services.models.local_worker
+    server, url = serve(app)
+    client = httpx.AsyncClient(base_url=url)
     ttfts, rates = [], []
     for question in ["Tell me about the history of Lisbon.", "Explain how a heat pump works.", "What is a B-tree?"]:
         started = time.perf_counter()
@@ -265,7 +278,7 @@ async def speed_part(client: httpx.AsyncClient, app) -> None:  # noqa: ANN001
     rss = int(re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{worker.pid}/status").read_text()).group(1)) // 1024
     print(f"worker RSS with the model loaded: {rss} MB")
 
-    question = {"query": "What is 17*23?", "stream": True, "temperature": 0, "tools": ["calculator"]}
+    question = {"query": "What is 17*23?", "stream": True, "tools": ["calculator"]}
     await asyncio.to_thread(worker.close)
     for label in ("cold (new worker, model loaded)", "warm (same question again)", "warm, another question"):
         if label.startswith("warm, another"):
@@ -274,6 +287,8 @@ async def speed_part(client: httpx.AsyncClient, app) -> None:  # noqa: ANN001
         events = events_of((await client.post("/chat/agent_chat", json=question, timeout=300)).text)
         steps = sum(e["type"] == "tool_start" for e in events) + 1
         print(f"agent, {steps} model steps, {label}: {time.perf_counter() - started:.1f} s")
+    await client.aclose()
+    server.should_exit = True
 
 
 def first_start(cache: Path) -> None:

@@ -44,6 +44,10 @@ def complete(request: dict[str, Any]) -> Iterator[tuple[str, str | None]]:
     """(text, finish_reason) for each chunk of one chat completion."""
     model = request["model"]
     llm = load(model_file(model), model["n_ctx"], model.get("n_threads"))
+    if not request["params"].get("temperature"):
+        # Greedy answers are promised to repeat: the prompt is evaluated whole, not after a
+        # reused prefix (evaluated in other batches, its logits differ in the last bits).
+        llm.reset()
     parts = llm.create_chat_completion(messages=request["messages"], stream=True, **request["params"])
     for part in parts:
         choice = part["choices"][0]

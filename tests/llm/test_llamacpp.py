@@ -57,3 +57,23 @@ async def test_embedded_model_streams_a_real_answer(make_settings):
         messages = (await client.get(f"/conversations/{events[0]['conversation_id']}/messages")).json()
     assert messages[-1]["content"] == answer and messages[-1]["model"] == "local"
     app.state.services.close()
+
+
+async def test_native_tool_calling_on_the_embedded_model_answers(make_settings):
+    """`agent_style: tool_calling` on the embedded model: its tools go into the chat template
+    (it was a 500: the model took no tools)."""
+    app = create_app(
+        make_settings(models={"local": {"provider": "llamacpp", "agent_style": "tool_calling", "context_window": 2048}})
+    )
+    async with asgi_client(app, timeout=120) as client:
+        response = await client.post(
+            "/chat/agent_chat",
+            json={"query": "What is 17*23?", "stream": True, "tools": ["calculator"], "max_tokens": 64},
+        )
+
+    assert response.status_code == 200
+    events = parse_frames(response.text)
+    assert events[0]["agent_style"] == "tool_calling"
+    assert events[-1]["type"] == "done" and events[-1]["status"] in ("complete", "partial")
+    assert "error" not in types(events)
+    app.state.services.close()

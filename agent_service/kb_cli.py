@@ -1,21 +1,31 @@
-"""`agent-service kb ...`: manage knowledge bases from the shell (in-process, no server needed)."""
+"""`agent-service kb ...`: manage knowledge bases from the shell: in-process (no server
+needed), or with `--url` through a running service (no embedding model to load)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent_service.config import get_settings
 from agent_service.errors import ServiceError
 from agent_service.knowledge.models import FileResult
 from agent_service.knowledge.service import KnowledgeBaseService
 
+if TYPE_CHECKING:
+    from agent_service.kb_remote import RemoteKnowledgeBases
+
 BAR_WIDTH = 30
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     kb = commands.add_parser("kb", help="manage knowledge bases")
+    kb.add_argument(
+        "--url",
+        help="a running service to do it (its embedding model is loaded already); default: in this process",
+    )
+    kb.add_argument("--api-key", help="sent as Authorization: Bearer (with --url)")
     actions = kb.add_subparsers(dest="kb_command", required=True)
 
     create = actions.add_parser("create", help="create a knowledge base")
@@ -62,6 +72,17 @@ def _files(paths: list[Path]) -> list[tuple[str, bytes]]:
 
 
 def run(args: argparse.Namespace) -> None:
+    if args.url:
+        from agent_service.kb_remote import RemoteKnowledgeBases
+
+        remote = RemoteKnowledgeBases(args.url, args.api_key)
+        try:
+            _run(remote, args)
+        except ServiceError as exc:
+            sys.exit(f"error: {exc}")
+        finally:
+            remote.close()
+        return
     from agent_service.services import Services
 
     services = Services.start(get_settings())
@@ -74,7 +95,7 @@ def run(args: argparse.Namespace) -> None:
         services.close()
 
 
-def _run(knowledge: KnowledgeBaseService, args: argparse.Namespace) -> None:
+def _run(knowledge: KnowledgeBaseService | RemoteKnowledgeBases, args: argparse.Namespace) -> None:
     match args.kb_command:
         case "create":
             kb = knowledge.create(name=args.name, description=args.description)

@@ -127,6 +127,9 @@ def _local_embeddings(model: str | None) -> Embeddings:
     # Weights come from disk only; never from the Hugging Face hub at run time.
     os.environ["HF_HUB_OFFLINE"] = "1"
     from langchain_huggingface import HuggingFaceEmbeddings
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # no "Loading weights" bar on every CLI command's stderr
 
     path = Path(model) if model else minilm_dir()
     if not path.is_dir():

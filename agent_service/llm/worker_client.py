@@ -38,7 +38,7 @@ def describe_exit(returncode: int | None) -> str:
         if name == "SIGILL":
             return (
                 "the embedded model crashed on an instruction this CPU does not run (SIGILL): "
-                "rebuild llama-cpp-python with `make clean install`"
+                "rebuild llama-cpp-python: `rm -r .wheels && make install`"
             )
         if name == "SIGKILL":
             return "the embedded model's process was killed (SIGKILL; out of memory?)"

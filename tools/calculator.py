@@ -53,6 +53,18 @@ def _factorial(n: Number) -> int:
     return math.factorial(n)
 
 
+def _round(x: Number, ndigits: Number | None = None) -> Number:
+    # round(1, -10**7) builds 10**(10**7) on the way: minutes of CPU for a zero.
+    if ndigits is not None:
+        if isinstance(ndigits, float) and ndigits.is_integer():
+            ndigits = int(ndigits)
+        if not isinstance(ndigits, int):
+            raise ToolException("round(): the number of digits must be an integer.")
+        if abs(ndigits) > _MAX_DIGITS:
+            raise ToolException(f"round(): at most {_MAX_DIGITS} digits either side of the point.")
+    return round(x, ndigits) if ndigits is not None else round(x)
+
+
 def _log(x: Number, base: Number | None = None) -> float:
     return math.log(x) if base is None else math.log(x, base)
 
@@ -73,7 +85,7 @@ _FUNCTIONS: dict[str, tuple[Callable[..., Number], int, int | None]] = {
     "log2": (math.log2, 1, 1),
     "exp": (math.exp, 1, 1),
     "abs": (abs, 1, 1),
-    "round": (round, 1, 2),
+    "round": (_round, 1, 2),
     "floor": (math.floor, 1, 1),
     "ceil": (math.ceil, 1, 1),
     "factorial": (_factorial, 1, 1),
@@ -140,8 +152,6 @@ def _call(node: ast.Call) -> Number:
             expected = str(min_args) if min_args == max_args else f"{min_args} or {max_args}"
         raise ToolException(f"{name}() takes {expected} argument(s), got {len(node.args)}.")
     args = [_evaluate(arg) for arg in node.args]
-    if name == "round" and len(args) == 2 and isinstance(args[1], float) and args[1].is_integer():
-        args[1] = int(args[1])
     try:
         return _checked(function(*args))
     except TypeError as error:

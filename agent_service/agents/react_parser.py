@@ -31,6 +31,7 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -49,17 +50,19 @@ REACT_STOP_SEQUENCES: list[str] = ["\nObservation:", "\nObservation："]
 # read as "Action". Chinese labels cover bilingual prompts.
 _LABEL_PATTERNS: dict[str, str] = {
     "final_answer": r"final[ \t_]*answer|最终答案|最终回答",
-    "action_input": r"action[ \t_]*\d*[ \t_]*input|行动输入|动作输入",
+    "action_input": r"action[ \t_]*(?:\d+[ \t_]*)?input|行动输入|动作输入",
     "action": r"action|行动|动作",
     "observation": r"observation|观察结果|观察",
     "thought": r"thought|思考|想法",
 }
 _LABEL_ALTERNATION = "|".join(f"(?P<{name}>{pattern})" for name, pattern in _LABEL_PATTERNS.items())
 # Optional "Action 1" numbering, markdown bold around the label, ASCII or full-width colon.
-_LABEL_TAIL = r"[ \t]*\d*[ \t]*(?:\*\*|__)?[ \t]*[:：][ \t]*(?:\*\*|__)?"
+# No two runs of blanks may meet (each optional part starts with a character of its own):
+# where they can, a line of spaces costs the regex engine cubic time to give up on.
+_LABEL_TAIL = r"[ \t]*(?:\d+[ \t]*)?(?:(?:\*\*|__)[ \t]*)?[:：][ \t]*(?:\*\*|__)?"
 # Strict: a label starts a line (after optional bullets, quote marks, headings or bold).
 _STRICT_LABEL_RE = re.compile(
-    rf"^[ \t]*(?:[-*>#]+[ \t]*)?(?:\*\*|__)?[ \t]*(?:{_LABEL_ALTERNATION}){_LABEL_TAIL}",
+    rf"^[ \t]*(?:[-*>#]+[ \t]*)?(?:(?:\*\*|__)[ \t]*)?(?:{_LABEL_ALTERNATION}){_LABEL_TAIL}",
     re.IGNORECASE | re.MULTILINE,
 )
 # Loose: a label anywhere after whitespace or sentence punctuation, for run-on
@@ -69,9 +72,14 @@ _LOOSE_LABEL_RE = re.compile(
     re.IGNORECASE,
 )
 
+# Bounds on the forgiving JSON reading: blobs tried per reply, and the length of text
+# read as Python literals or closed after a cut (valid JSON of any length is read).
+MAX_BLOB_CANDIDATES = 8
+MAX_LOOSE_JSON = 8_000
+
 # A fenced code block; an unclosed fence (cut off by a stop sequence or the
 # token limit) runs to the end of the text.
-_FENCE_RE = re.compile(r"```[ \t]*[\w+-]*[ \t]*\n?(.*?)(?:```|\Z)", re.DOTALL)
+_FENCE_RE = re.compile(r"```[ \t]*(?:[\w+-]+[ \t]*)?\n?(.*?)(?:```|\Z)", re.DOTALL)
 # The original ReAct paper writes the input in brackets: "Search[Apple Remote]".
 _BRACKET_CALL_RE = re.compile(r"^([\w.\-]+)\s*\[(.*)\]$", re.DOTALL)
 
@@ -221,6 +229,8 @@ def parse_json_object(text: str) -> dict[str, Any] | None:
             # raw_decode tolerates trailing prose after the object.
             value, _ = json.JSONDecoder().raw_decode(candidate)
         except json.JSONDecodeError:
+            if len(candidate) > MAX_LOOSE_JSON:  # the forgiving paths are for a tool call's few lines
+                return None
             try:
                 value = ast.literal_eval(candidate)
             except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
@@ -328,16 +338,19 @@ def _read_labelled_action(text: str, action: _Label, labels: list[_Label]) -> tu
 
 
 def find_json_action(text: str) -> _JsonAction | None:
-    """Find the first JSON action blob: fenced, or a ``{`` that starts a line."""
+    """Find the first JSON action blob: fenced, or a ``{`` that starts a line.
+
+    At most MAX_BLOB_CANDIDATES of each are tried: each try may read to the end of
+    the text, and a reply of thousands of lines starting with ``{`` is not an action."""
     found: list[_JsonAction] = []
-    for match in _FENCE_RE.finditer(text):
+    for match in itertools.islice(_FENCE_RE.finditer(text), MAX_BLOB_CANDIDATES):
         body = match.group(1).strip()
         if body.startswith("{"):
             blob = _json_action_at(body, match.start(), match.end())
             if blob is not None:
                 found.append(blob)
                 break
-    for match in re.finditer(r"^[ \t]*\{", text, re.MULTILINE):
+    for match in itertools.islice(re.finditer(r"^[ \t]*\{", text, re.MULTILINE), MAX_BLOB_CANDIDATES):
         if found and match.start() > found[0].start:
             break
         start = match.end() - 1
@@ -409,7 +422,7 @@ def _strip_fences(text: str) -> str:
     """Remove a surrounding (possibly unclosed) markdown code fence."""
     stripped = text.strip()
     if stripped.startswith("```"):
-        stripped = re.sub(r"^```[ \t]*[\w+-]*[ \t]*\n?", "", stripped)
+        stripped = re.sub(r"^```[ \t]*(?:[\w+-]+[ \t]*)?\n?", "", stripped)
     if stripped.endswith("```"):
         stripped = stripped[:-3]
     return stripped.strip()

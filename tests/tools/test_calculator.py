@@ -150,3 +150,15 @@ def test_limits_factorial_and_expression_length(calculator: BaseTool) -> None:
 def test_reports_math_errors_clearly(calculator: BaseTool, expression: str, message: str) -> None:
     with pytest.raises(ToolException, match=message):
         calculator.invoke(expression)
+
+
+@pytest.mark.parametrize("expression", ["round(1, -10**7)", "round(1, 10**7)", "round(2.5, -10**9)", "round(7, 4001)"])
+def test_round_to_millions_of_digits_is_refused_before_any_work(calculator: BaseTool, expression: str) -> None:
+    # round(1, -10**7) builds 10**(10**7) on the way: 15 s with the process's lock held.
+    with pytest.raises(ToolException, match="at most 4000 digits either side of the point"):
+        calculator.invoke(expression)
+
+
+@pytest.mark.parametrize(("expression", "result"), [("round(1234.5678, -2)", "1200"), ("round(2.567, 2.0)", "2.57")])
+def test_round_to_a_sensible_number_of_digits_still_works(calculator: BaseTool, expression: str, result: str) -> None:
+    assert calculator.invoke(expression) == result

@@ -147,6 +147,9 @@ class Settings(BaseSettings):
     prompts_dir: Path = Path("./prompts")
     host: str = "127.0.0.1"
     port: int = 7861
+    # Host names the service answers to besides loopback ones and `host` ("*": any); a loopback
+    # service refuses others, so a web page cannot reach it by DNS rebinding.
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Answers: what a client's disconnect does by default, and how long a
     # shutdown waits for streaming answers before it interrupts them.
@@ -167,7 +170,7 @@ class Settings(BaseSettings):
     sql_tool_url: str | None = None
     sql_tool_max_rows: int = 50
 
-    @field_validator("api_keys", "tools_requiring_approval", mode="before")
+    @field_validator("api_keys", "tools_requiring_approval", "allowed_hosts", mode="before")
     @classmethod
     def _split_keys(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -67,7 +67,7 @@ async def main() -> None:
             },
         )
         app = create_app(settings)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as client:
             await timed_requests(client, "steps", 5)  # warm-up
             await timed_requests(client, "direct", 5)
             with_steps = await timed_requests(client, "steps", RUNS)

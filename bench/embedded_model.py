@@ -315,7 +315,7 @@ async def main() -> None:
         if ONLY in (None, "speed"):
             await asyncio.to_thread(first_start, settings.data_dir / "models")
         app = create_app(settings)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as client:
             if ONLY in (None, "agent"):
                 await agent_part(client)
             if ONLY in (None, "kb"):

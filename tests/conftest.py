@@ -68,6 +68,7 @@ def make_settings(tmp_path: Path, upstream: FakeOpenAI) -> Callable[..., Setting
             "tools_dir": REPO / "tools",
             "embeddings": {"provider": "fake"},  # deterministic; the real MiniLM has its own tests
             "kb_min_similarity": 0.0,  # the fake embeddings have a scale of their own
+            "allowed_hosts": ["testserver"],  # the in-process client's host name
             "models": {
                 "gpt-test": {
                     "provider": "openai",

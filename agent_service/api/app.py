@@ -24,6 +24,7 @@ from agent_service.api import (
     openai_chat,
     tools,
 )
+from agent_service.api.browser_guard import BrowserGuard
 from agent_service.api.deps import authenticate
 from agent_service.api.errors import install_error_handlers
 from agent_service.api.middleware import RequestContext
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = services
     install_error_handlers(app)
     app.add_middleware(RequestContext)
+    app.add_middleware(BrowserGuard, listen_host=services.settings.host, allowed_hosts=services.settings.allowed_hosts)
 
     protected = [Depends(authenticate)]
     app.include_router(health.router)

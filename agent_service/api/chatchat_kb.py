@@ -22,6 +22,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent_service.api.deps import ServicesDep
+from agent_service.api.documents import document_response
 from agent_service.api.knowledge_bases import read_uploads, run
 from agent_service.errors import NotFoundError, ServiceError
 from agent_service.knowledge.errors import InvalidNameError, KnowledgeBaseExistsError
@@ -285,4 +286,4 @@ async def download_doc(
         return envelope(404, f"未找到知识库 {knowledge_base_name}")
     except ServiceError as exc:
         return failure(exc, knowledge_base_name)
-    return FileResponse(path, filename=file_name, content_disposition_type="inline" if preview else "attachment")
+    return document_response(path, file_name, inline=preview)

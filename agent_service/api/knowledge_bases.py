@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field, WithJsonSchema
 
 from agent_service.api.deps import ServicesDep
+from agent_service.api.documents import document_response
 from agent_service.api.openapi import one_of
 from agent_service.knowledge.fusion import DEFAULT_SCORE_THRESHOLD
 from agent_service.knowledge.models import FileResult, KnowledgeBasePublic, KnowledgeFilePublic, SearchHit
@@ -162,7 +163,7 @@ async def list_files(kb: KbName, services: ServicesDep):
 @router.get("/{kb}/files/{file_name}")
 async def download_file(kb: KbName, file_name: FileName, services: ServicesDep) -> FileResponse:
     path = await run(services.knowledge.file_path, name=kb, file_name=file_name)
-    return FileResponse(path, filename=file_name)
+    return document_response(path, file_name)
 
 
 @router.delete("/{kb}/files/{file_name}", status_code=status.HTTP_204_NO_CONTENT)

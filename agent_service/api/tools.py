@@ -32,8 +32,15 @@ def list_tools(services: ServicesDep) -> dict[str, Any]:
 
 @router.post("/call")
 async def call_tool(body: ToolCallRequest, services: ServicesDep) -> dict[str, Any]:
-    """Run one tool with the given input and return its output."""
+    """Run one tool with the given input and return its output. A tool that requires a person's
+    approval runs only inside an agent turn, where the call waits for that approval (and is recorded)."""
     tool = await services.tools.aget(body.name)
+    if services.tools.needs_approval(body.name):
+        raise HTTPException(
+            403,
+            f"{body.name} requires a person's approval before it runs: call it through the agent "
+            "(/chat/agent_chat), where the call waits for approval and is recorded",
+        )
     timeout = services.settings.tool_timeout
     try:
         output = await asyncio.wait_for(tool.ainvoke(body.tool_input), timeout)

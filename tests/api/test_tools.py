@@ -106,3 +106,18 @@ async def test_two_tools_with_one_name(make_settings, tools_dir: Path, tools_cli
 
     assert refused.status_code == 409 and "rename one" in refused.json()["msg"]
     assert (await tools_client.post("/tools/call", json={"name": "calculator", "tool_input": "1+1"})).status_code == 200
+
+
+async def test_a_tool_that_requires_approval_is_not_run_directly(make_settings, tools_dir: Path):
+    app = create_app(make_settings(tools_dir=tools_dir, tools_requiring_approval=["calculator"]))
+    async with asgi_client(app) as client:
+        refused = await client.post("/tools/call", json={"name": "calculator", "tool_input": {"expression": "7*6"}})
+        other = await client.post(
+            "/tools/call",
+            json={"name": "unit_converter", "tool_input": {"value": 1, "from_unit": "km", "to_unit": "m"}},
+        )
+    app.state.services.close()
+
+    assert refused.status_code == 403
+    assert "calculator requires a person's approval" in refused.json()["msg"]
+    assert other.status_code == 200

@@ -187,7 +187,9 @@ async def delete_docs(body: DeleteDocsRequest, services: ServicesDep) -> JSONRes
     failed: dict[str, str] = {}
     for file_name in body.file_names:
         try:
-            await run(services.knowledge.delete_file, name=name, file_name=file_name)
+            await run(
+                services.knowledge.delete_file, name=name, file_name=file_name, keep_content=not body.delete_content
+            )
         except NotFoundError:
             failed[file_name] = f"未找到文件 {file_name}"
         except ServiceError as exc:

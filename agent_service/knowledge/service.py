@@ -122,8 +122,9 @@ class KnowledgeBaseService:
         self.db.call(crud.get_file, kb_id=kb.id, name=validate_file_name(file_name))
         return self.stores.open(name).files.path(file_name)
 
-    def delete_file(self, *, name: str, file_name: str) -> None:
-        """Delete a file's row, then its chunks from both indexes, then its bytes."""
+    def delete_file(self, *, name: str, file_name: str, keep_content: bool = False) -> None:
+        """Delete a file's row, then its chunks from both indexes, then its bytes (unless
+        `keep_content`: Chatchat's `delete_content: false` leaves the file in content/)."""
         validate_file_name(file_name)
         with self.stores.writers.hold(name):
             kb = self._kb(name)
@@ -131,7 +132,8 @@ class KnowledgeBaseService:
             self.db.call(crud.delete_file, kb_id=kb.id, name=file_name)
             stores = self.stores.open(name)
             stores.delete_chunks(file_name)
-            stores.files.delete(file_name)
+            if not keep_content:
+                stores.files.delete(file_name)
             self.db.call(crud.touch_kb, kb_id=kb.id)
 
     def reindex(self, *, name: str, progress: Progress | None = None) -> list[FileResult]:

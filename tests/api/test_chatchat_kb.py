@@ -126,3 +126,26 @@ async def test_score_threshold_is_a_distance_here_and_a_relevance_on_our_routes(
     assert close[0]["score"] == pytest.approx(1 - relevance["pumps.txt"], abs=1e-6)
     default = (await client.post("/knowledge_bases/kb1/search", json=question)).json()
     assert [hit["file"] for hit in default] == ["pumps.txt"]
+
+
+@pytest.mark.parametrize(("delete_content", "kept"), [(False, True), (True, False)])
+async def test_delete_docs_keeps_the_file_on_disk_unless_told_to_delete_content(
+    client: httpx.AsyncClient, app, delete_content: bool, kept: bool
+):
+    await client.post("/knowledge_base/create_knowledge_base", json={"knowledge_base_name": "kb1"})
+    form = {"knowledge_base_name": "kb1"}
+    await client.post("/knowledge_base/upload_docs", data=form, files=[("files", ("pumps.txt", PUMPS))])
+    on_disk = app.state.services.settings.kb_root / "kb1" / "content" / "pumps.txt"
+    assert on_disk.read_bytes() == PUMPS
+
+    deleted = await client.post(
+        "/knowledge_base/delete_docs",
+        json={"knowledge_base_name": "kb1", "file_names": ["pumps.txt"], "delete_content": delete_content},
+    )
+
+    assert deleted.json()["data"]["failed_files"] == {}
+    listed = (await client.get("/knowledge_base/list_files", params={"knowledge_base_name": "kb1"})).json()
+    assert listed["data"] == []  # out of the base and its indexes either way
+    found = await client.post("/knowledge_base/search_docs", json={"query": "E-7731", "knowledge_base_name": "kb1"})
+    assert found.json() == []
+    assert on_disk.exists() is kept

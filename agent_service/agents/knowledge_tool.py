@@ -1,12 +1,17 @@
 """`search_knowledge_base`: the agent's way into the user's knowledge bases.
 
 Built afresh each time it is used, so its description lists the knowledge
-bases (and what each holds) as they are now, and the model can pick one.
+bases as they are now, and the model can pick one. It lists their names
+only, quoted: a base's description is anyone's free text, and in a tool's
+description (which every agent prompt and every /mcp client reads) it would
+be instructions to the model.
 Building it reads the database: code on the event loop builds it in a worker
 thread (`ToolRegistry.aselect`).
 """
 
 from __future__ import annotations
+
+import json
 
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel, Field
@@ -26,7 +31,7 @@ class SearchKnowledgeBase(BaseModel):
 
 def knowledge_search_tool(service: KnowledgeBaseService) -> BaseTool:
     bases = service.list()
-    listing = "\n".join(f"- {kb.name}: {kb.description or 'no description'}" for kb in bases) or "- (none yet)"
+    listing = ", ".join(json.dumps(kb.name, ensure_ascii=False) for kb in bases) or "none yet"
 
     def search_knowledge_base(knowledge_base: str, query: str) -> str:
         try:
@@ -47,7 +52,7 @@ def knowledge_search_tool(service: KnowledgeBaseService) -> BaseTool:
         name=NAME,
         description=(
             "Search the user's documents in a knowledge base; returns the most relevant passages with their files. "
-            f"Knowledge bases:\n{listing}"
+            f"Knowledge bases: {listing}."
         ),
         args_schema=SearchKnowledgeBase,
     )

@@ -36,7 +36,7 @@ async def test_selecting_the_knowledge_tool_lets_the_loop_serve_while_the_databa
 
     assert listed_in and listed_in[0] is not threading.current_thread()  # not on the loop's thread
     assert ticks > 1  # the loop ran other work meanwhile
-    assert tool.name == NAME and "(none yet)" in tool.description
+    assert tool.name == NAME and "Knowledge bases: none yet." in tool.description
 
 
 async def test_an_agent_turn_keeps_the_loop_serving_while_the_database_is_slow(app: FastAPI, client, monkeypatch):

@@ -332,5 +332,6 @@ async def test_agent_searches_a_knowledge_base(agent_client, agent_app, upstream
     end = next(e for e in events if e["type"] == "tool_end")
     assert end["tool"] == "search_knowledge_base" and "[1] (pumps.txt) Error E-7731" in end["output"]
     first_prompt = prompt_text(upstream.requests[0])
-    assert "- appliances: Manuals of home appliances" in first_prompt  # the tool's description lists the bases
+    assert 'Knowledge bases: "appliances".' in first_prompt  # the tool's description lists the bases by name
+    assert "Manuals of home appliances" not in first_prompt  # not their descriptions: anyone's free text
     assert events[-2]["final_answer"] == "The pump lost pressure."

@@ -14,6 +14,7 @@ For real safety, also point the URL at a database user that can only read.
 """
 
 import re
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from agent_service.config import Settings, get_settings
 
+_MAX_VALUE_BYTES = 1_000_000
 NOT_CONFIGURED = "sql_query is not configured: set AGENT_SERVICE_SQL_TOOL_URL"
 
 _MAX_SCHEMA_CHARS = 3000
@@ -88,6 +90,9 @@ def _enable_query_only(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA query_only = ON")
     cursor.close()
+    # One value may not grow past _MAX_VALUE_BYTES: zeroblob(1e9) or printf('%.*c', 1e9, 'x') is
+    # then an error at once, not a gigabyte in this process (the timeout cannot stop one allocation).
+    dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, _MAX_VALUE_BYTES)
 
 
 def _create_read_only_engine(url: str) -> Engine:

@@ -200,3 +200,23 @@ def test_the_url_stays_out_of_repr_and_dumps(module: ModuleType) -> None:
     tool = module.SQLQueryTool(url="sqlite:////nonexistent/dir/db.sqlite?password=hunter2")
     assert "hunter2" not in repr(tool)
     assert "hunter2" not in str(tool.model_dump())
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT length(zeroblob(1000000000) || zeroblob(0))",
+        "SELECT length(replace(hex(zeroblob(600000)), '0', '00'))",
+    ],
+)
+def test_a_gigantic_value_is_an_error_not_a_gigabyte(sql_tool: BaseTool, query: str) -> None:
+    with pytest.raises(ToolException, match="too big"):
+        sql_tool.invoke(query)
+
+
+def test_printf_past_the_limit_gives_null_not_a_gigabyte(sql_tool: BaseTool) -> None:
+    assert "NULL" in sql_tool.invoke("SELECT printf('%.*c', 1000000000, 'x') AS s")
+
+
+def test_values_up_to_the_limit_still_work(sql_tool: BaseTool) -> None:
+    assert "100000" in sql_tool.invoke("SELECT length(zeroblob(100000)) AS n")

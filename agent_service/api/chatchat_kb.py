@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent_service.api.deps import ServicesDep
 from agent_service.api.documents import document_response
-from agent_service.api.knowledge_bases import read_uploads, run
+from agent_service.api.knowledge_bases import read_upload, run
 from agent_service.errors import NotFoundError, ServiceError
 from agent_service.knowledge.errors import InvalidNameError, KnowledgeBaseExistsError
 from agent_service.knowledge.service import KnowledgeBaseService
@@ -157,8 +157,10 @@ async def upload_docs(
         return failure(exc, name)
     failed: dict[str, str] = {}
     # One file at a time: in Chatchat each file fails alone, whatever the reason.
-    for file_name, data in await read_uploads(files):
+    for upload in files:
+        file_name = upload.filename or ""
         try:
+            data = await read_upload(upload, services.knowledge.max_file_bytes)
             [result] = await run(
                 services.knowledge.add_files,
                 name=name,

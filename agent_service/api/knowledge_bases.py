@@ -18,11 +18,12 @@ from pydantic import BaseModel, Field, WithJsonSchema
 from agent_service.api.deps import ServicesDep
 from agent_service.api.documents import document_response
 from agent_service.api.openapi import one_of
+from agent_service.knowledge.errors import FileTooLargeError
 from agent_service.knowledge.fusion import DEFAULT_SCORE_THRESHOLD
 from agent_service.knowledge.models import FileResult, KnowledgeBasePublic, KnowledgeFilePublic, SearchHit
 from agent_service.knowledge.names import KB_NAME_MAX_CHARS, NAME_PATTERN, NOT_BLANK
 from agent_service.knowledge.service import KnowledgeBaseService
-from agent_service.knowledge.splitter import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE
+from agent_service.knowledge.splitter import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
 from agent_service.streaming.progress import ProgressDone, with_progress
 from agent_service.streaming.responses import sse_response
 
@@ -104,8 +105,20 @@ async def delete_knowledge_base(kb: KbName, services: ServicesDep) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-async def read_uploads(files: list[UploadFile]) -> list[tuple[str, bytes]]:
-    return [(upload.filename or "", await upload.read()) for upload in files]
+async def read_upload(upload: UploadFile, max_bytes: int) -> bytes:
+    """An upload's bytes; one over `max_bytes` is refused (413) before it is read into
+    memory (multipart keeps uploads on disk until here)."""
+    name = upload.filename or ""
+    if upload.size is not None and upload.size > max_bytes:
+        raise FileTooLargeError(f"file {name!r} has {upload.size} bytes, over the limit of {max_bytes}")
+    data = await upload.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise FileTooLargeError(f"file {name!r} is over the limit of {max_bytes} bytes")
+    return data
+
+
+async def read_uploads(files: list[UploadFile], max_bytes: int) -> list[tuple[str, bytes]]:
+    return [(upload.filename or "", await read_upload(upload, max_bytes)) for upload in files]
 
 
 async def _indexing(service: KnowledgeBaseService, method: str, **kwargs: Any) -> AsyncIterator[Any]:
@@ -135,7 +148,7 @@ async def upload_files(
     services: ServicesDep,
     files: Annotated[list[NonEmptyFile], File(min_length=1, description="One or more files, none empty.")],
     override: Annotated[bool, Form()] = False,
-    chunk_size: Annotated[int, Form(ge=1, le=MAX_CHUNK_SIZE)] = DEFAULT_CHUNK_SIZE,
+    chunk_size: Annotated[int, Form(ge=MIN_CHUNK_SIZE, le=MAX_CHUNK_SIZE)] = DEFAULT_CHUNK_SIZE,
     chunk_overlap: Annotated[int, Form(ge=0, lt=MAX_CHUNK_SIZE, description="Less than chunk_size.")] = (
         DEFAULT_CHUNK_OVERLAP
     ),
@@ -145,7 +158,7 @@ async def upload_files(
     await run(services.knowledge.get, name=kb)  # a missing base is a 404, not a stream
     kwargs = dict(
         name=kb,
-        files=await read_uploads(files),
+        files=await read_uploads(files, services.knowledge.max_file_bytes),
         override=override,
         chunk_size=chunk_size,
         chunk_overlap=chunk_overlap,

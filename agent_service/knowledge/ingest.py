@@ -200,6 +200,9 @@ class Indexer:
         return FileResult(name=item.name, status="failed", reason=row.error)
 
 
+MAX_CHUNKS_PER_FILE = 10_000
+
+
 def _prepare(upload: Upload, sha256: str, *, keep_bytes: bool) -> _Prepared:
     """Load and split in memory, before anything is written; a LoaderError becomes the file's reason."""
     item = _Prepared(
@@ -218,6 +221,14 @@ def _prepare(upload: Upload, sha256: str, *, keep_bytes: bool) -> _Prepared:
         )
     except LoaderError as exc:
         item.error = str(exc)
+        return item
+    if len(item.chunks) > MAX_CHUNKS_PER_FILE:
+        # Each chunk is embedded with the base's writer lock held: 80,000 of them took minutes.
+        item.error = (
+            f"the file makes {len(item.chunks)} chunks at chunk_size {upload.chunk_size}, over the limit of "
+            f"{MAX_CHUNKS_PER_FILE}: use a larger chunk_size"
+        )
+        item.chunks = []
     return item
 
 

@@ -19,6 +19,7 @@ from agent_service.knowledge.loaders import LoadedFile
 
 DEFAULT_CHUNK_SIZE = 500  # characters
 DEFAULT_CHUNK_OVERLAP = 50
+MIN_CHUNK_SIZE = 20  # characters: smaller chunks hold no sentence to find
 MAX_CHUNK_SIZE = 10_000
 
 # Coarsest first. Sentence ends stay with their sentence (keep_separator="end").
@@ -29,8 +30,8 @@ _FENCE = re.compile(r"^\s*(```|~~~)")
 
 
 def check_chunking(chunk_size: int, chunk_overlap: int) -> None:
-    if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
-        raise ServiceError(f"chunk_size must be between 1 and {MAX_CHUNK_SIZE}, not {chunk_size}")
+    if not MIN_CHUNK_SIZE <= chunk_size <= MAX_CHUNK_SIZE:
+        raise ServiceError(f"chunk_size must be between {MIN_CHUNK_SIZE} and {MAX_CHUNK_SIZE}, not {chunk_size}")
     if not 0 <= chunk_overlap < chunk_size:
         raise ServiceError(f"chunk_overlap must be at least 0 and less than chunk_size, not {chunk_overlap}")
 

@@ -237,3 +237,40 @@ async def test_search_with_a_reranker_returns_its_order_and_scores(make_settings
 
     assert [(hit["file"], hit["score"]) for hit in response.json()] == [("notes.docx", 0.8)]  # 0.3 < 0.5
     assert reranker.requests[0]["query"] == "How long does the warranty last?"
+
+
+async def test_chunking_that_makes_too_many_chunks_is_refused(client: httpx.AsyncClient):
+    await create(client)
+    text = " ".join(f"word{n}" for n in range(60_000)).encode()  # about 400 KB
+
+    too_small = await client.post(
+        "/knowledge_bases/appliances/files", files=multipart([("a.txt", b"hello there")]), data={"chunk_size": "1"}
+    )
+    too_many = await client.post(
+        "/knowledge_bases/appliances/files",
+        files=multipart([("words.txt", text)]),
+        data={"chunk_size": "20", "chunk_overlap": "0"},
+    )
+
+    assert too_small.status_code == 422 and "chunk_size" in too_small.json()["msg"]
+    assert too_many.status_code == 200, too_many.text
+    [result] = too_many.json()
+    assert result["status"] == "failed" and "over the limit of 10000: use a larger chunk_size" in result["reason"]
+    assert (await client.get("/knowledge_bases/appliances/files")).json()[0]["chunk_count"] == 0
+
+
+async def test_chatchat_upload_of_a_file_over_the_limit_fails_alone(make_settings):
+    app = create_app(make_settings(kb_max_file_mb=0.001))
+    async with asgi_client(app) as client:
+        await create(client)
+        uploaded = await client.post(
+            "/knowledge_base/upload_docs",
+            data={"knowledge_base_name": "appliances"},
+            files=[("files", ("big.txt", b"x" * 5000)), ("files", ("small.txt", b"Rinse the filter monthly."))],
+        )
+        files = (await client.get("/knowledge_bases/appliances/files")).json()
+    app.state.services.close()
+
+    failed = uploaded.json()["data"]["failed_files"]
+    assert list(failed) == ["big.txt"] and "over the limit" in failed["big.txt"]
+    assert [f["name"] for f in files] == ["small.txt"]

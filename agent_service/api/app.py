@@ -28,7 +28,7 @@ from agent_service.api.browser_guard import BrowserGuard
 from agent_service.api.deps import authenticate
 from agent_service.api.errors import install_error_handlers
 from agent_service.api.middleware import RequestContext
-from agent_service.api.openapi import serve_schema_with_choices
+from agent_service.api.openapi import serve_docs, serve_schema_with_choices
 from agent_service.config import Settings, get_settings
 from agent_service.knowledge.discover import start_indexing_bases_found_on_disk
 from agent_service.long_lived import freeze_loaded_objects
@@ -62,7 +62,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await services.db.aclose()
         services.close()
 
-    app = FastAPI(title="agent-service", version=__version__, lifespan=lifespan)
+    # The schema and its docs are served below, behind the key like every other route.
+    app = FastAPI(
+        title="agent-service", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
     app.state.services = services
     install_error_handlers(app)
     app.add_middleware(RequestContext)
@@ -85,4 +88,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     mcp_endpoint = McpEndpoint(services)  # checks the key itself: an MCP client is not a browser
     app.add_route(MCP_PATH, mcp_endpoint, methods=["GET", "POST", "DELETE"], include_in_schema=False)
     serve_schema_with_choices(app, services)
+    serve_docs(app, dependencies=protected)
     return app

@@ -19,6 +19,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import Field
 
 from agent_service.knowledge.names import WHITESPACE
@@ -89,3 +91,19 @@ def serve_schema_with_choices(app: FastAPI, services: Services) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def serve_docs(app: FastAPI, *, dependencies: list[Any]) -> None:
+    """`/openapi.json`, `/docs` and `/redoc`, with the routes' own `dependencies` (the key, when keys are on)."""
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=dependencies)
+    def openapi_json() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=dependencies)
+    def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} - Swagger UI")
+
+    @app.get("/redoc", include_in_schema=False, dependencies=dependencies)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url="/openapi.json", title=f"{app.title} - ReDoc")

@@ -140,3 +140,13 @@ async def test_a_body_that_does_not_parse_with_a_valid_key_is_a_4xx_about_the_bo
     )
 
     assert response.status_code == 422 and "JSON" in response.json()["msg"]
+
+
+async def test_the_schema_and_its_docs_need_a_key_too(http: httpx.AsyncClient, client: httpx.AsyncClient):
+    for path in ("/openapi.json", "/docs", "/redoc"):
+        assert (await http.get(path)).status_code == 401, path
+        assert (await http.get(path, headers=as_(ALICE))).status_code == 200, path
+    schema = (await http.get("/openapi.json", headers=as_(ALICE))).json()
+    assert "/chat/chat" in schema["paths"]
+    # With keys off (the `client` app), they are open as before.
+    assert (await client.get("/openapi.json")).status_code == 200 and (await client.get("/docs")).status_code == 200

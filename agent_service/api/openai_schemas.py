@@ -14,7 +14,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent_service.api.openapi import NAMES, SEPARATOR
-from agent_service.api.schemas import MAX_QUERY_CHARS, ConversationId, ModelName, NullMeansDefault
+from agent_service.api.schemas import (
+    MAX_ANSWER_TOKENS,
+    MAX_QUERY_CHARS,
+    ConversationId,
+    ModelName,
+    NullMeansDefault,
+)
 from agent_service.knowledge.names import KB_NAME_MAX_CHARS, NAME_PATTERN, NOT_BLANK
 
 ChatMode = Literal["chat_normal", "chat_knowledge", "chat_agent"]
@@ -110,8 +116,10 @@ class ChatCompletionRequest(NullMeansDefault):
     stream_options: StreamOptions | None = None
     temperature: float | None = Field(None, ge=0.0, le=2.0)
     top_p: float | None = Field(None, gt=0.0, le=1.0)
-    max_tokens: int | None = Field(None, ge=1)
-    max_completion_tokens: int | None = Field(None, ge=1, description="OpenAI's newer name for max_tokens.")
+    max_tokens: int | None = Field(None, ge=1, le=MAX_ANSWER_TOKENS)
+    max_completion_tokens: int | None = Field(
+        None, ge=1, le=MAX_ANSWER_TOKENS, description="OpenAI's newer name for max_tokens."
+    )
     stop: str | Annotated[list[str], Field(json_schema_extra={"maxItems": 4})] | None = Field(
         None, description="Up to 4 sequences that end the answer."
     )

@@ -20,6 +20,8 @@ from agent_service.runs.turn import CONVERSATION_ID
 MAX_HISTORY_LEN = 100
 OnDisconnect = Literal["cancel", "continue"]
 MAX_QUERY_CHARS = 100_000
+MAX_HISTORY_CHARS = 400_000  # explicit history, all items: it is kept with the request in the message row
+MAX_ANSWER_TOKENS = 1_000_000  # larger than any model's context; a bigger number is a mistake, not a wish
 
 ModelName = Annotated[str, one_of("models")]
 # A conversation id as `check_conversation_id` takes it, or empty (for the schema).
@@ -28,7 +30,7 @@ ConversationId = Annotated[str, Field(json_schema_extra={"pattern": f"^(?:{CONVE
 
 class HistoryItem(BaseModel):
     role: Literal["user", "assistant", "human", "ai", "system"]
-    content: str
+    content: str = Field(max_length=MAX_QUERY_CHARS)
 
 
 class NullMeansDefault(BaseModel):
@@ -64,13 +66,20 @@ class ChatRequestBase(NullMeansDefault):
     history_len: int = Field(
         -1, ge=-1, le=MAX_HISTORY_LEN, description="Turns of stored history to use when `history` is empty."
     )
-    history: list[HistoryItem] = Field(default_factory=list, description="Explicit history; wins over the database.")
+    history: list[HistoryItem] = Field(
+        default_factory=list,
+        max_length=2 * MAX_HISTORY_LEN,
+        description="Explicit history; wins over the database. At most "
+        f"{MAX_HISTORY_CHARS:,} characters in all (it is stored with the question).",
+    )
     stream: bool = False
     model_name: ModelName | Literal[""] | None = Field(None, description="A configured model; empty means the default.")
     temperature: float | None = Field(
         0.7, ge=0.0, le=2.0, description="Chatchat's default is 0.7; None (OpenAI route only) leaves the model's own."
     )
-    max_tokens: int | None = Field(None, description="Answer length limit; <= 0 or null means unlimited.")
+    max_tokens: int | None = Field(
+        None, le=MAX_ANSWER_TOKENS, description="Answer length limit; <= 0 or null means the model's own."
+    )
     prompt_name: str = Field(
         "default",
         description="A template in prompts/<chat kind>/, by its file name without .jinja2.",
@@ -91,6 +100,13 @@ class ChatRequestBase(NullMeansDefault):
         if not query.strip():
             raise ValueError("query must not be empty")
         return query
+
+    @field_validator("history")
+    @classmethod
+    def _history_fits(cls, history: list[HistoryItem]) -> list[HistoryItem]:
+        if (chars := sum(len(item.content) for item in history)) > MAX_HISTORY_CHARS:
+            raise ValueError(f"history holds {chars:,} characters, over the limit of {MAX_HISTORY_CHARS:,}")
+        return history
 
     @field_validator("conversation_id", "model_name")
     @classmethod

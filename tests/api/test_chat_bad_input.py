@@ -27,6 +27,14 @@ BAD_BODIES = [
     ({"query": "hi", "prompt_name": "default\x00"}, 400, "prompt name 'default\\x00' must not contain control"),
     ({"query": "hi", "prompt_name": ".hidden"}, 400, "unknown prompt_name '.hidden'"),
     ({"query": "hi", "conversation_id": "not an id!"}, 400, "conversation_id must be 1 to 64 letters"),
+    (
+        {"query": "hi", "history": [{"role": "user", "content": "x" * 90_000}] * 20},
+        422,
+        "history holds 1,800,000 characters, over the limit of 400,000",
+    ),
+    ({"query": "hi", "history": [{"role": "user", "content": "x" * 100_001}]}, 422, "history.0.content"),
+    ({"query": "hi", "history": [{"role": "user", "content": "x"}] * 201}, 422, "history"),
+    ({"query": "hi", "max_tokens": 99_999_999_999_999}, 422, "max_tokens"),
 ]
 
 

@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import re
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -52,10 +53,23 @@ def _pdf(data: bytes) -> LoadedFile:
     return LoadedFile("pypdf", documents)
 
 
+# A .docx is a zip of XML: 92 KB can unpack into 10 million paragraphs and gigabytes of
+# parsed XML. Its parts may unpack to at most this much (a 500-page book is about 10 MB).
+MAX_DOCX_UNPACKED_BYTES = 50_000_000
+
+
+def _check_unpacked_size(data: bytes, limit: int) -> None:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        unpacked = sum(info.file_size for info in archive.infolist())
+    if unpacked > limit:
+        raise LoaderError(f"the file unpacks to {unpacked:,} bytes, over the limit of {limit:,}")
+
+
 def _docx(data: bytes) -> LoadedFile:
     import docx
     from docx.table import Table
 
+    _check_unpacked_size(data, MAX_DOCX_UNPACKED_BYTES)
     blocks: list[str] = []
     for block in docx.Document(io.BytesIO(data)).iter_inner_content():
         if isinstance(block, Table):

@@ -8,8 +8,9 @@ With keys off (the default on a laptop) any page can send requests to
   resolve to 127.0.0.1 (DNS rebinding) sends `Host: attacker.example`, and
   could otherwise read every answer: same origin, as far as the browser knows.
 - Origin: a request that changes something (POST, PUT, PATCH, DELETE) sent by
-  a browser from another origin is refused. Browsers name the page's origin
-  on such requests; clients that are not browsers send none and pass.
+  a browser from another origin is refused (its `Origin`, or `Sec-Fetch-Site`).
+  Clients that are not browsers send neither and pass. A text/plain body, what
+  a cross-site form sends without asking, is refused too: the API takes JSON.
 """
 
 from __future__ import annotations
@@ -49,16 +50,16 @@ class BrowserGuard:
                 f"unknown host {host!r}: this service answers to {allowed} (AGENT_SERVICE_ALLOWED_HOSTS adds names)",
             )
             return
-        origin = headers.get("origin")
-        if scope["method"] in UNSAFE_METHODS and origin is not None:
-            parts = urlsplit(origin)
-            if origin == "null" or parts.netloc.lower() != host.lower():
-                await _refuse(
-                    send,
-                    403,
-                    f"cross-origin request from {origin!r} refused: "
-                    "a page of another site may not change anything here",
-                )
+        if scope["method"] in UNSAFE_METHODS:
+            origin = headers.get("origin")
+            cross_origin = origin is not None and (origin == "null" or urlsplit(origin).netloc.lower() != host.lower())
+            if cross_origin or headers.get("sec-fetch-site") in ("cross-site", "same-site"):
+                refused = f"cross-origin request from {origin or 'another site'!r} refused"
+                await _refuse(send, 403, f"{refused}: a page of another site may not change anything here")
+                return
+            if headers.get("content-type", "").lower().startswith("text/plain"):
+                # What a cross-site form can send without asking: the API takes JSON or multipart.
+                await _refuse(send, 415, "a text/plain body is not accepted: send JSON (application/json)")
                 return
         await self.app(scope, receive, send)
 

@@ -84,3 +84,18 @@ def test_allowed_hosts_add_names_and_a_star_allows_any(make_settings, live_serve
     assert httpx.get(f"{any_url}/health", headers={"Host": "other.internal"}).status_code == 200
     named.state.services.close()
     anything.state.services.close()
+
+
+def test_a_cross_site_fetch_without_an_origin_and_a_text_plain_body_are_refused(served):
+    _, url = served
+    httpx.post(f"{url}/knowledge_bases", json={"name": "victim"})
+
+    cross_site = httpx.delete(f"{url}/knowledge_bases/victim", headers={"Sec-Fetch-Site": "cross-site"})
+    text_plain = httpx.post(
+        f"{url}/knowledge_base/delete_knowledge_base", content=b'"victim"', headers={"content-type": "text/plain"}
+    )
+    same_origin = httpx.get(f"{url}/knowledge_bases", headers={"Sec-Fetch-Site": "same-origin"})
+
+    assert cross_site.status_code == 403 and text_plain.status_code == 415
+    assert "send JSON" in text_plain.json()["msg"]
+    assert same_origin.status_code == 200 and [kb["name"] for kb in same_origin.json()] == ["victim"]

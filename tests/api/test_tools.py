@@ -121,3 +121,10 @@ async def test_a_tool_that_requires_approval_is_not_run_directly(make_settings, 
     assert refused.status_code == 403
     assert "calculator requires a person's approval" in refused.json()["msg"]
     assert other.status_code == 200
+
+
+async def test_sql_query_requires_approval_by_default(tools_client):
+    by_name = {tool["name"]: tool for tool in (await tools_client.get("/tools")).json()["tools"]}
+
+    assert by_name["sql_query"]["requires_approval"] is True
+    assert by_name["calculator"]["requires_approval"] is False

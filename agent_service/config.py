@@ -140,6 +140,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None  # live answers shared by replicas; default: in this process
     replica_timeout: float = Field(15.0, gt=0)  # seconds without a heartbeat before a replica counts as dead
     kb_max_file_mb: float = 50
+    # Request bodies: an upload (multipart, every file of it) and any other (JSON) body.
+    max_request_mb: float = Field(200, gt=0)
+    max_json_request_mb: float = Field(8, gt=0)
     # A vector match below this cosine similarity is not relevant (keyword matches always are).
     kb_min_similarity: float = 0.25  # all-MiniLM-L6-v2: unrelated text scores below 0.15, related above 0.3
     reranker: RerankerConfig | None = None  # reorders (and scores) the fused candidates of every search
@@ -155,6 +158,9 @@ class Settings(BaseSettings):
     # shutdown waits for streaming answers before it interrupts them.
     on_disconnect: Literal["cancel", "continue"] = "cancel"
     shutdown_grace: float = Field(10.0, ge=0)  # seconds
+    # Answers that go on after their client leaves (`continue`) one caller (an API key; with keys
+    # off, everyone) may have running at once in a process.
+    max_live_answers_per_caller: int = Field(8, ge=1)
 
     # Agent limits.
     agent_max_iterations: int = 6

@@ -42,3 +42,8 @@ class UnknownPromptError(ServiceError):
 class ServiceUnavailableError(ServiceError):
     status_code = 503
     code = "service_unavailable"
+
+
+class TooManyAnswersError(ServiceError):
+    status_code = 429
+    code = "rate_limit_exceeded"

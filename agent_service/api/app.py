@@ -24,6 +24,7 @@ from agent_service.api import (
     openai_chat,
     tools,
 )
+from agent_service.api.body_limit import BodyLimit
 from agent_service.api.browser_guard import BrowserGuard
 from agent_service.api.deps import authenticate
 from agent_service.api.errors import install_error_handlers
@@ -69,6 +70,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = services
     install_error_handlers(app)
     app.add_middleware(RequestContext)
+    settings = services.settings
+    app.add_middleware(
+        BodyLimit,
+        max_body_bytes=int(settings.max_request_mb * 1024 * 1024),
+        max_json_bytes=int(settings.max_json_request_mb * 1024 * 1024),
+    )
     app.add_middleware(BrowserGuard, listen_host=services.settings.host, allowed_hosts=services.settings.allowed_hosts)
 
     protected = [Depends(authenticate)]

@@ -45,6 +45,7 @@ class LiveRun:
         on_event: Callable[[LiveRun, StreamEvent], None] | None = None,
     ) -> None:
         self.turn = turn
+        self.outlives_client = False  # on_disconnect: continue (the caller's cap counts these)
         self.log: list[StreamEvent] = []  # event `seq` is its index here
         self.finished = False
         self.checkpointed_seq = -1
@@ -224,6 +225,11 @@ class LiveRuns(Protocol):
         """Generate the answer of `turn` from `events`, apart from any connection."""
         ...
 
+    def live_for(self, owner: str | None) -> int:
+        """How many answers of `owner` (a key's fingerprint; None: keys off) that go on after their
+        client leaves (`on_disconnect: continue`) run in this process."""
+        ...
+
     async def find(self, message_id: str) -> FollowedRun | None:
         """The live answer with this id, wherever it runs, to follow; None when it is not live."""
         ...
@@ -281,6 +287,9 @@ class LocalRuns:
         if self._checkpoints is None or self._checkpoints.done():
             self._checkpoints = asyncio.create_task(self._checkpoint_while_live(), name="answer-checkpoints")
         return run
+
+    def live_for(self, owner: str | None) -> int:
+        return sum(1 for run in self.runs.values() if run.turn.owner == owner and run.outlives_client)
 
     def _ended(self, run: LiveRun) -> None:
         self.runs.pop(run.message_id, None)

@@ -21,7 +21,7 @@ from agent_service.api.schemas import AgentChatRequest, ChatRequest, ChatRequest
 from agent_service.chains import kb_chat
 from agent_service.chains.llm_chat import build_messages, history_as_text
 from agent_service.chains.not_covered import not_covered
-from agent_service.errors import ServiceUnavailableError
+from agent_service.errors import ServiceUnavailableError, TooManyAnswersError
 from agent_service.memory import fit_history, history_budget
 from agent_service.runs.agent import stream_agent
 from agent_service.runs.answer import stream_answer, stream_fixed_answer
@@ -66,6 +66,14 @@ async def start_turn(
     """Resolve the conversation and its history, save the user's message and the answer's row."""
     if services.runs.draining:
         raise ServiceUnavailableError("the server is shutting down: try again in a moment")
+    limit = services.settings.max_live_answers_per_caller
+    outlives_client = (body.on_disconnect or services.settings.on_disconnect) == "continue"
+    if outlives_client and services.runs.live_for(owner) >= limit:
+        # Each answer that goes on after its client left holds a model call; unbounded, they pile up.
+        raise TooManyAnswersError(
+            f"{limit} answers of yours that go on after their client leaves are still being generated: "
+            "wait for one to end, or stop one (POST /chat/messages/{id}/stop)"
+        )
     check_conversation_id(body.conversation_id)
     return await services.db.run(
         begin_turn,
@@ -83,7 +91,9 @@ async def start_turn(
 
 def _run(services: Services, body: ChatRequestBase, turn: Turn, events: AsyncIterator[StreamEvent], **extra: Any):
     on_disconnect = body.on_disconnect or services.settings.on_disconnect
-    return ChatRun(turn, services.runs.start(turn, events), on_disconnect=on_disconnect, **extra)
+    run = ChatRun(turn, services.runs.start(turn, events), on_disconnect=on_disconnect, **extra)
+    run.live.outlives_client = on_disconnect == "continue"  # counted against the caller's cap
+    return run
 
 
 async def start_llm_chat(services: Services, body: ChatRequest, *, owner: str | None) -> ChatRun:

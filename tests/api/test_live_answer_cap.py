@@ -1,0 +1,59 @@
+"""A caller may have only so many answers running at once: answers that go on after
+their client left (`on_disconnect: continue`) would otherwise pile up without end."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from agent_service.api.app import create_app
+from agent_service.api.deps import key_fingerprint
+from tests.conftest import Rows, wait_for
+from tests.fake_openai import FakeOpenAI, Reply
+
+ALICE, BOB = "sk-alice-0123456789", "sk-bob-9876543210"
+
+
+@pytest.fixture
+def served(make_settings, live_server_for):
+    app = create_app(make_settings(api_keys=[ALICE, BOB], max_live_answers_per_caller=2))
+    yield app, live_server_for(app)
+    app.state.services.close()
+
+
+def leave_running(url: str, key: str) -> str:
+    """Start a long answer that goes on after its client hangs up; its message id."""
+    body = {"query": "long", "stream": True, "model_name": "gpt-test", "on_disconnect": "continue"}
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.stream("POST", f"{url}/chat/chat", json=body, headers=headers, timeout=10) as response:
+        for line in response.iter_lines():
+            if '"type":"metadata"' in line:
+                return line.split('"message_id":"')[1].split('"')[0]
+    raise AssertionError("no metadata event")
+
+
+def test_a_caller_over_the_cap_gets_a_429_and_other_answers_are_served(served, upstream: FakeOpenAI):
+    app, url = served
+    for _ in range(2):
+        upstream.enqueue(Reply(text=" ".join(["word"] * 200), delay=0.05))  # 10 s each
+    running = [leave_running(url, ALICE), leave_running(url, ALICE)]
+
+    def chat(key: str, query: str, **extra) -> httpx.Response:
+        body = {"query": query, "model_name": "gpt-test", **extra}
+        return httpx.post(f"{url}/chat/chat", json=body, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+
+    refused = chat(ALICE, "one more", on_disconnect="continue")
+    attached = chat(ALICE, "while I wait")  # ends with its connection: not counted
+    bob = chat(BOB, "mine", on_disconnect="continue")
+
+    assert refused.status_code == 429
+    assert "2 answers of yours that go on after their client leaves" in refused.json()["msg"]
+    assert refused.json()["error"]["code"] == "rate_limit_exceeded"
+    assert attached.status_code == 200 and bob.status_code == 200
+    rows = Rows(app)
+    assert "one more" not in [m.content for m in rows.messages() if m.role == "user"]  # the refused one wrote nothing
+
+    for message_id in running:
+        httpx.post(f"{url}/chat/messages/{message_id}/stop", headers={"Authorization": f"Bearer {ALICE}"})
+    wait_for(lambda: app.state.services.runs.live_for(key_fingerprint(ALICE)) == 0)
+    assert chat(ALICE, "now", on_disconnect="continue").status_code == 200

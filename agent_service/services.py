@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from agent_service.agents.knowledge_tool import NAME, knowledge_search_tool
 from agent_service.agents.tool_registry import ToolRegistry
 from agent_service.config import Settings
-from agent_service.db import answers
+from agent_service.db import answers, secrets
 from agent_service.db.engine import Database, create_db_engine, migrate
+from agent_service.db.secrets import key_fingerprint, unkeyed_fingerprint
 from agent_service.knowledge.service import KnowledgeBaseService
 from agent_service.llm.registry import ModelRegistry
 from agent_service.mcp.tools import McpTools
@@ -29,6 +30,7 @@ class Services:
     tools: ToolRegistry
     knowledge: KnowledgeBaseService
     runs: LiveRuns  # in this process (LocalRuns), or across replicas (RedisRuns)
+    key_secret: bytes = b""  # keys the API-key fingerprints (db.secrets)
 
     @classmethod
     def start(cls, settings: Settings) -> Services:
@@ -46,6 +48,10 @@ class Services:
             runs = LocalRuns(db)
             if orphaned := db.call(answers.interrupt_orphaned):
                 logger.warning("answers left streaming by the last run are marked interrupted: %s", ", ".join(orphaned))
+        key_secret = db.call(secrets.service_secret)
+        renames = {unkeyed_fingerprint(key): key_fingerprint(key, key_secret) for key in settings.api_keys}
+        if renames and (renamed := db.call(secrets.rename_owners, renames=renames)):
+            logger.info("%d conversations moved to their key's keyed fingerprint", renamed)
         knowledge = KnowledgeBaseService(settings, db)
         if interrupted := knowledge.fail_interrupted_files():
             logger.warning("files left half-indexed by the last run are marked failed: %s", ", ".join(interrupted))
@@ -62,6 +68,7 @@ class Services:
             ),
             knowledge=knowledge,
             runs=runs,
+            key_secret=key_secret,
         )
 
     def close(self) -> None:

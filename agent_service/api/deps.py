@@ -7,7 +7,6 @@ load waits for the GIL behind every busy stream.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from typing import Annotated
@@ -15,6 +14,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from agent_service.db.secrets import key_fingerprint
 from agent_service.errors import AuthenticationError
 from agent_service.services import Services
 
@@ -29,11 +29,6 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 _bearer = HTTPBearer(auto_error=False)
 
 
-def key_fingerprint(key: str) -> str:
-    """What the database keeps of a key: enough to tell keys apart, never the key."""
-    return "key-" + hashlib.sha256(key.encode()).hexdigest()[:32]
-
-
 async def authenticate(
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -43,10 +38,10 @@ async def authenticate(
     With `api_keys` set, every request needs `Authorization: Bearer <key>`;
     keys are compared in constant time, each one, so timing tells nothing.
     """
-    return check_key(services.settings.api_keys, credentials.credentials if credentials else "")
+    return check_key(services.settings.api_keys, credentials.credentials if credentials else "", services.key_secret)
 
 
-def check_key(keys: list[str], offered: str) -> str | None:
+def check_key(keys: list[str], offered: str, secret: bytes) -> str | None:
     """The owner id of the `offered` key; AuthenticationError if keys are set and it is none of them."""
     if not keys:
         return None
@@ -54,7 +49,7 @@ def check_key(keys: list[str], offered: str) -> str | None:
     if not any(matches):
         reason = "invalid API key" if offered else "missing API key"
         raise AuthenticationError(f"{reason}: send the header Authorization: Bearer <key>")
-    return key_fingerprint(offered)
+    return key_fingerprint(offered, secret)
 
 
 async def refused_key(request: Request) -> AuthenticationError | None:
@@ -65,7 +60,8 @@ async def refused_key(request: Request) -> AuthenticationError | None:
         return None
     credentials = await _bearer(request)
     try:
-        check_key(request.app.state.services.settings.api_keys, credentials.credentials if credentials else "")
+        services = request.app.state.services
+        check_key(services.settings.api_keys, credentials.credentials if credentials else "", services.key_secret)
     except AuthenticationError as exc:
         return exc
     return None

@@ -88,6 +88,15 @@ class ToolCall(SQLModel, table=True):
     approval_at: datetime | None = None
 
 
+class ServiceSecret(SQLModel, table=True):
+    """A secret of the service's own, made once and shared by its replicas (in the database)."""
+
+    __tablename__ = "service_secret"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=128)
+
+
 class ToolCallPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

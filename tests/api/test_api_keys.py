@@ -150,3 +150,31 @@ async def test_the_schema_and_its_docs_need_a_key_too(http: httpx.AsyncClient, c
     assert "/chat/chat" in schema["paths"]
     # With keys off (the `client` app), they are open as before.
     assert (await client.get("/openapi.json")).status_code == 200 and (await client.get("/docs")).status_code == 200
+
+
+async def test_the_stored_owner_is_a_keyed_fingerprint_and_old_rows_follow_their_key(
+    http: httpx.AsyncClient, keyed_app, make_settings, upstream: FakeOpenAI
+):
+    import hashlib
+
+    from agent_service.db.secrets import key_fingerprint
+
+    upstream.enqueue("Hi Alice.")
+    await http.post("/chat/chat", json={"query": "hi", "model_name": "gpt-test"}, headers=as_(ALICE))
+    [conversation] = Rows(keyed_app).conversations()
+    unkeyed = "key-" + hashlib.sha256(ALICE.encode()).hexdigest()[:32]
+    assert conversation.owner == key_fingerprint(ALICE, keyed_app.state.services.key_secret)
+    assert conversation.owner != unkeyed  # a weak key cannot be checked offline against the row
+
+    # A database from before keyed fingerprints: its rows carry the unkeyed form.
+    with keyed_app.state.services.db.session() as session:
+        session.get(type(conversation), conversation.id).owner = unkeyed
+        session.commit()
+    restarted = create_app(make_settings(api_keys=[ALICE, BOB]))  # same data dir, same secret
+    async with asgi_client(restarted) as client:
+        mine = (await client.get("/conversations", headers=as_(ALICE))).json()["items"]
+        theirs = (await client.get("/conversations", headers=as_(BOB))).json()["items"]
+    restarted.state.services.close()
+
+    assert [c["id"] for c in mine] == [conversation.id] and theirs == []
+    assert restarted.state.services.key_secret == keyed_app.state.services.key_secret

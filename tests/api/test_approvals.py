@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from agent_service.api.app import create_app
-from agent_service.api.deps import key_fingerprint
+from agent_service.db.secrets import key_fingerprint
 from tests.api.test_agent_chat import agent_models
 from tests.api.test_messages import Events
 from tests.asgi import asgi_client
@@ -92,7 +92,7 @@ async def test_an_approved_call_runs_and_the_row_says_who_approved(approval_app,
     (call,) = rows.tool_calls(saved.id)
     assert (call.approval, call.approval_by, call.output) == (
         "approved",
-        key_fingerprint("sk-a"),
+        key_fingerprint("sk-a", app.state.services.key_secret),
         "deleted /tmp/report.txt",
     )
     assert call.approval_at is not None

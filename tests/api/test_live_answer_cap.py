@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from agent_service.api.app import create_app
-from agent_service.api.deps import key_fingerprint
+from agent_service.db.secrets import key_fingerprint
 from tests.conftest import Rows, wait_for
 from tests.fake_openai import FakeOpenAI, Reply
 
@@ -55,5 +55,5 @@ def test_a_caller_over_the_cap_gets_a_429_and_other_answers_are_served(served, u
 
     for message_id in running:
         httpx.post(f"{url}/chat/messages/{message_id}/stop", headers={"Authorization": f"Bearer {ALICE}"})
-    wait_for(lambda: app.state.services.runs.live_for(key_fingerprint(ALICE)) == 0)
+    wait_for(lambda: app.state.services.runs.live_for(key_fingerprint(ALICE, app.state.services.key_secret)) == 0)
     assert chat(ALICE, "now", on_disconnect="continue").status_code == 200

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -72,25 +74,30 @@ def _files(paths: list[Path]) -> list[tuple[str, bytes]]:
 
 
 def run(args: argparse.Namespace) -> None:
+    with _knowledge_bases(args) as knowledge:
+        try:
+            _run(knowledge, args)
+        except ServiceError as exc:
+            sys.exit(f"error: {exc}")
+
+
+@contextmanager
+def _knowledge_bases(args: argparse.Namespace) -> Iterator[KnowledgeBaseService | RemoteKnowledgeBases]:
+    """A running service's (`--url`), or this process's own."""
     if args.url:
         from agent_service.kb_remote import RemoteKnowledgeBases
 
         remote = RemoteKnowledgeBases(args.url, args.api_key)
         try:
-            _run(remote, args)
-        except ServiceError as exc:
-            sys.exit(f"error: {exc}")
+            yield remote
         finally:
             remote.close()
         return
     from agent_service.services import Services
 
     services = Services.start(get_settings())
-    knowledge: KnowledgeBaseService = services.knowledge
     try:
-        _run(knowledge, args)
-    except ServiceError as exc:
-        sys.exit(f"error: {exc}")
+        yield services.knowledge
     finally:
         services.close()
 

@@ -13,22 +13,39 @@ def run(*args: str) -> None:
     cli.main(["kb", *args])
 
 
-def test_create_add_list_search_reindex_delete(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys):
+COMMANDS = [
+    ["create", "home", "--description", "Manuals"],
+    ["add", "home", "{docs}"],
+    ["list"],
+    ["list", "home"],
+    ["search", "home", "E-7731", "--top-k", "1"],
+    ["reindex", "home"],
+    ["delete", "home"],
+]
+
+
+@pytest.mark.parametrize("where", ["in-process", "through a running service"])
+def test_create_add_list_search_reindex_delete(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, make_settings, live_server_for, where: str
+):
     monkeypatch.setenv("AGENT_SERVICE_KB_ROOT", str(tmp_path / "kb"))
     monkeypatch.setenv("AGENT_SERVICE_EMBEDDINGS", '{"provider": "fake"}')
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "pumps.txt").write_text("Error E-7731 means the pump lost pressure.")
     (docs / "filters.md").write_text("# Filters\n\nRinse the filter every month.")
+    url, app = [], None
+    if where != "in-process":
+        from agent_service.api.app import create_app
 
-    run("create", "home", "--description", "Manuals")
-    run("add", "home", str(docs))
-    run("list")
-    run("list", "home")
-    run("search", "home", "E-7731", "--top-k", "1")
-    run("reindex", "home")
-    run("delete", "home")
+        app = create_app(make_settings())
+        url = ["--url", live_server_for(app)]
+
+    for command in COMMANDS:
+        cli.main(["kb", *url, *(arg.format(docs=docs) for arg in command)])
     captured = capsys.readouterr()
+    if app is not None:
+        app.state.services.close()
 
     out = captured.out.splitlines()
     assert out[0] == "created home (embeddings: fake)"
@@ -36,7 +53,7 @@ def test_create_add_list_search_reindex_delete(tmp_path: Path, monkeypatch: pyte
     assert "home  2 files  2 chunks  Manuals" in out
     assert "1.000  pumps.txt#0  Error E-7731 means the pump lost pressure." in out
     assert out[-1] == "deleted home"
-    assert "[##############################] 2/2" in captured.err  # the progress bar
+    assert "[##############################] 2/2" in captured.err  # the progress bar (the service's, drawn here)
 
 
 def test_errors_are_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -60,38 +77,6 @@ def test_a_search_with_no_relevant_chunk_says_so(tmp_path: Path, monkeypatch: py
     run("search", "home", "zebra migration routes")
 
     assert capsys.readouterr().out == "no chunk of home is relevant enough to 'zebra migration routes'\n"
-
-
-def test_with_url_the_commands_go_through_a_running_service(tmp_path: Path, make_settings, live_server_for, capsys):
-    from agent_service.api.app import create_app
-
-    app = create_app(make_settings())
-    url = live_server_for(app)
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "pumps.txt").write_text("Error E-7731 means the pump lost pressure.")
-    (docs / "filters.md").write_text("# Filters\n\nRinse the filter every month.")
-
-    for command in (
-        ["create", "home", "--description", "Manuals"],
-        ["add", "home", str(docs)],
-        ["list"],
-        ["list", "home"],
-        ["search", "home", "E-7731", "--top-k", "1"],
-        ["reindex", "home"],
-        ["delete", "home"],
-    ):
-        cli.main(["kb", "--url", url, *command])
-    captured = capsys.readouterr()
-    app.state.services.close()
-
-    out = captured.out.splitlines()
-    assert out[0] == "created home (embeddings: fake)"
-    assert " indexed  pumps.txt  (1 chunks)" in out
-    assert "home  2 files  2 chunks  Manuals" in out
-    assert "1.000  pumps.txt#0  Error E-7731 means the pump lost pressure." in out
-    assert out[-1] == "deleted home"
-    assert "[##############################] 2/2" in captured.err  # the service's progress, drawn here
 
 
 def test_with_url_a_refusal_is_one_line(live_server: str):

@@ -110,3 +110,20 @@ async def test_reindex_and_delete_from_the_page(page, base_url, upstream):
     await expect(page.locator(".kb-card")).to_have_count(0)
     async with httpx.AsyncClient(base_url=base_url) as client:
         assert (await client.get("/knowledge_bases")).json() == []
+
+
+async def test_the_name_check_of_the_create_dialog_works_in_the_browser(page, base_url, watch):
+    """Its pattern compiles in the browser's `v`-flag regular expressions (it did not: the check was skipped)."""
+    messages = []
+    page.on("console", lambda message: messages.append(message.text))
+    await page.goto(base_url + "/#/kb")
+    await page.locator(".new-kb").click()
+    name = page.locator("dialog.modal input[name=name]")
+
+    await name.fill("a/b")
+    slash = await name.evaluate("input => input.validity.patternMismatch")
+    await name.fill("manuals 2026")
+    fine = await name.evaluate("input => input.validity.patternMismatch")
+
+    assert (slash, fine) == (True, False)
+    assert not [text for text in messages if "pattern" in text.lower()]

@@ -79,7 +79,7 @@ export class KnowledgePage {
     const name = h('input', { name: 'name', required: true, maxlength: 100, placeholder: 'e.g. manuals',
       pattern: '[^\\/\\\\]+', autocomplete: 'off' });
     const description = h('textarea', { name: 'description', rows: 3,
-      placeholder: 'What is in it? The agent reads this to decide when to search it.' });
+      placeholder: 'What is in it?' });
     const values = await modal({
       title: 'New knowledge base',
       confirm: 'Create',

@@ -65,6 +65,7 @@ class Services:
                 {NAME: lambda: knowledge_search_tool(knowledge)},
                 requiring_approval=settings.tools_requiring_approval,
                 mcp=McpTools(settings.mcp_servers, default_timeout=settings.tool_timeout),
+                isolated_timeout=settings.tool_timeout,
             ),
             knowledge=knowledge,
             runs=runs,

@@ -16,6 +16,11 @@ from collections.abc import Callable
 
 from langchain_core.tools import ToolException, tool
 
+# Each call runs in the tool worker process, under CPU-time and memory limits, killed at the
+# tool timeout (agent_service.agents.isolated): an expression that slips past the bounds
+# below costs its caller, not the service.
+isolated = True
+
 _MAX_LENGTH = 500
 # Python refuses to print ints longer than 4300 digits by default; staying
 # below that keeps every result printable and every step cheap.

@@ -25,6 +25,8 @@ import anyio.to_thread
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel
 
+from agent_service.agents.isolated import WORKER as TOOL_WORKER
+from agent_service.agents.isolated import IsolatedTool
 from agent_service.errors import NotFoundError, ServiceError
 from agent_service.mcp.tools import McpTools
 
@@ -107,6 +109,7 @@ class ToolRegistry:
         approval_by_module: set[str],
         approval_by_setting: frozenset[str],
         mcp: McpTools | None = None,
+        isolated_timeout: float = 30.0,
     ) -> None:
         self._tools = tools
         self.errors = errors
@@ -115,6 +118,7 @@ class ToolRegistry:
         self.approval_by_module = approval_by_module
         self.approval_by_setting = approval_by_setting
         self.mcp = mcp
+        self.isolated_timeout = isolated_timeout
 
     @classmethod
     def load(
@@ -123,6 +127,7 @@ class ToolRegistry:
         builtins: Mapping[str, ToolFactory] | None = None,
         requiring_approval: Iterable[str] = (),
         mcp: McpTools | None = None,
+        isolated_timeout: float = 30.0,
     ) -> ToolRegistry:
         builtins = builtins or {}
         tools: dict[str, tuple[ToolFactory, str]] = {}
@@ -148,6 +153,9 @@ class ToolRegistry:
             except Exception as exc:  # noqa: BLE001 - one broken module must not stop the service
                 errors.append(ToolLoadError(module=path.name, error=_short_error(exc)))
                 continue
+            if getattr(module, "isolated", False) is True:  # CPU-bound: called in the tool worker process
+                module_tools = [IsolatedTool.of(tool, path, isolated_timeout) for tool in module_tools]
+                TOOL_WORKER.start_soon()
             for tool in module_tools:
                 register(tool.name, lambda tool=tool: tool, path.name)
             if getattr(module, "requires_approval", False) is True:
@@ -160,11 +168,12 @@ class ToolRegistry:
             approval_by_module=approval_by_module,
             approval_by_setting=frozenset(requiring_approval),
             mcp=mcp,
+            isolated_timeout=isolated_timeout,
         )
 
     def reload(self) -> ToolRegistry:
         """The same folder and built-ins, read again."""
-        return self.load(self.tools_dir, self.builtins, self.approval_by_setting, self.mcp)
+        return self.load(self.tools_dir, self.builtins, self.approval_by_setting, self.mcp, self.isolated_timeout)
 
     def _remote(self) -> dict[str, Any]:
         return {name: tool for name, (tool, _) in self.mcp.tools.items()} if self.mcp else {}

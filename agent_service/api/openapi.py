@@ -93,6 +93,20 @@ def serve_schema_with_choices(app: FastAPI, services: Services) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+VENDOR_URL = "/static/vendor"
+# The docs pages load and send nothing beyond this service (ReDoc would fetch its logo from its CDN).
+DOCS_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+def _confined(page: HTMLResponse) -> HTMLResponse:
+    page.headers["Content-Security-Policy"] = DOCS_POLICY
+    return page
+
+
 def serve_docs(app: FastAPI, *, dependencies: list[Any]) -> None:
     """`/openapi.json`, `/docs` and `/redoc`, with the routes' own `dependencies` (the key, when keys are on)."""
 
@@ -100,10 +114,28 @@ def serve_docs(app: FastAPI, *, dependencies: list[Any]) -> None:
     def openapi_json() -> JSONResponse:
         return JSONResponse(app.openapi())
 
+    # Their scripts come from this service (`make vendor`), pinned and integrity-checked: a
+    # script from a CDN would run in the origin whose local storage holds the page's API key.
     @app.get("/docs", include_in_schema=False, dependencies=dependencies)
     def swagger() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} - Swagger UI")
+        return _confined(
+            get_swagger_ui_html(
+                openapi_url="/openapi.json",
+                title=f"{app.title} - Swagger UI",
+                swagger_js_url=f"{VENDOR_URL}/swagger-ui-bundle.js",
+                swagger_css_url=f"{VENDOR_URL}/swagger-ui.css",
+                swagger_favicon_url=f"{VENDOR_URL}/favicon-32x32.png",
+            )
+        )
 
     @app.get("/redoc", include_in_schema=False, dependencies=dependencies)
     def redoc() -> HTMLResponse:
-        return get_redoc_html(openapi_url="/openapi.json", title=f"{app.title} - ReDoc")
+        return _confined(
+            get_redoc_html(
+                openapi_url="/openapi.json",
+                title=f"{app.title} - ReDoc",
+                redoc_js_url=f"{VENDOR_URL}/redoc.standalone.js",
+                redoc_favicon_url=f"{VENDOR_URL}/favicon-32x32.png",
+                with_google_fonts=False,
+            )
+        )

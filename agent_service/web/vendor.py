@@ -58,6 +58,24 @@ PINS = (
             "package/LICENSE": "LICENSE.highlightjs",
         },
     ),
+    # The API docs (/docs, /redoc): served from here, not from a CDN into the page's origin.
+    Pin(
+        "swagger-ui-dist",
+        "5.36.0",
+        "sha512-Lt6/Kb0gXmLdiabLhvso4VdJP9V7qJWB0zh0gzeXUV3+CMOTzMmvpJRSXN7EAjfwixwmoi9ezDbLHiexC7lA9A==",
+        {
+            "package/swagger-ui-bundle.js": "swagger-ui-bundle.js",
+            "package/swagger-ui.css": "swagger-ui.css",
+            "package/favicon-32x32.png": "favicon-32x32.png",
+            "package/LICENSE": "LICENSE.swagger-ui",
+        },
+    ),
+    Pin(
+        "redoc",
+        "2.5.4",  # 3.x's standalone bundle is an ES module; FastAPI's ReDoc page loads a classic script
+        "sha512-M6jWhG1qoBnH6TFmzJnstyCZ87HmOY/UzDm78mHiYihEdlV/YcS9ogOo1NlElnJMeLsyxHFe2yFc4sNjHTrABQ==",
+        {"package/bundles/redoc.standalone.js": "redoc.standalone.js", "package/LICENSE": "LICENSE.redoc"},
+    ),
 )
 
 

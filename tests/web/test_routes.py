@@ -43,3 +43,16 @@ async def test_nothing_outside_the_static_folder_is_served(client, path):
 
 async def test_the_vendor_stamp_is_not_served(client):
     assert (await client.get("/static/vendor/.pins")).status_code == 404
+
+
+async def test_the_api_docs_render_from_this_service_alone(page, base_url):
+    """Swagger UI and ReDoc load their scripts from the service (the page fixture fails on any
+    request that leaves 127.0.0.1): no CDN script runs in the origin that keeps the API key."""
+    from playwright.async_api import expect
+
+    await page.goto(f"{base_url}/docs")
+    await expect(page.locator(".swagger-ui .info .title")).to_contain_text("agent-service", timeout=15_000)
+    await expect(page.locator(".opblock-summary-path", has_text="/chat/chat").first).to_be_visible()
+
+    await page.goto(f"{base_url}/redoc")
+    await expect(page.locator("h1", has_text="agent-service")).to_be_visible(timeout=15_000)

@@ -1,7 +1,8 @@
 """A request body's size is bounded before any route reads it: a JSON body at
 `max_json_bytes`, any other (uploads) at `max_body_bytes`. A declared
-`Content-Length` over the bound is refused at once; a body that streams past
-it is cut off there, so nothing reads more than the bound into memory or onto disk."""
+`Content-Length` over the bound is refused at once (and one within it is left
+alone: the server reads no more); a chunked body that streams past it is cut
+off there, so nothing reads more than the bound into memory or onto disk."""
 
 from __future__ import annotations
 
@@ -24,8 +25,14 @@ class BodyLimit:
         content_type = headers.get("content-type", "").lower()
         limit = self.max_body_bytes if content_type.startswith("multipart/") else self.max_json_bytes
         declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            await _too_large(send, limit)
+        if declared.isdigit():  # the server reads no more than it declares
+            if int(declared) > limit:
+                await _too_large(send, limit)
+            else:
+                await self.app(scope, receive, send)  # untouched: nothing added per streamed event
+            return
+        if "chunked" not in headers.get("transfer-encoding", ""):
+            await self.app(scope, receive, send)  # no body
             return
         received, started, refused = 0, False, False
 

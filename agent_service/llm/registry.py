@@ -15,7 +15,7 @@ from langchain_core.language_models import BaseChatModel
 
 from agent_service.config import ModelConfig, Settings
 from agent_service.errors import UnknownModelError
-from agent_service.llm.embedded import DEFAULT_EMBEDDED_MODEL, EMBEDDED_MODELS, SMOLLM2, EmbeddedModel
+from agent_service.llm.embedded import EMBEDDED_MODELS, SMOLLM2, EmbeddedModel
 from agent_service.llm.fake import ScriptedChatModel
 from agent_service.llm.llamacpp import LlamaCppChatModel
 from agent_service.llm.worker_client import ModelWorker
@@ -27,7 +27,7 @@ def build_chat_model(
     config: ModelConfig,
     worker: ModelWorker | None = None,
     *,
-    embedded_model: str = DEFAULT_EMBEDDED_MODEL,
+    embedded: EmbeddedModel | None = None,  # a llamacpp entry's embedded model (ModelRegistry.embedded)
     cache_dir: Path = Path("data/models"),
 ) -> BaseChatModel:
     if config.provider == "openai":
@@ -58,7 +58,6 @@ def build_chat_model(
         )
         return model
     if config.provider == "llamacpp":
-        embedded = None if config.model_path else EMBEDDED_MODELS[config.model or embedded_model]
         return LlamaCppChatModel(
             worker=worker or ModelWorker(),
             model_path=config.model_path,
@@ -108,7 +107,7 @@ class ModelRegistry:
                     name,
                     self.configs[name],
                     self.local_worker,
-                    embedded_model=self.embedded_model,
+                    embedded=self.embedded(name),
                     cache_dir=self.cache_dir,
                 )
                 freeze_loaded_objects()

@@ -72,3 +72,12 @@ def test_smollm2_ships_whole_in_its_package(tmp_path):
     path = SMOLLM2.path(tmp_path)
 
     assert path.name == "SmolLM2-135M-Instruct.Q4_1.gguf" and path.stat().st_size > 50_000_000
+
+
+def test_the_setting_names_exactly_the_embedded_models():
+    from typing import get_args
+
+    from agent_service.config import EmbeddedModelName
+    from agent_service.llm.embedded import EMBEDDED_MODELS
+
+    assert set(get_args(EmbeddedModelName)) == set(EMBEDDED_MODELS)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, delete, func, insert, update
 from sqlmodel import Session, col, select
@@ -39,13 +39,6 @@ def create_conversation(
 # conversation visible). Another owner's conversation is reported as absent.
 
 
-def _visible(row: Any, conversation_id: str, owner: str | None) -> Any:
-    """`row` (a conversation, or its owner and title), if the caller may see it."""
-    if row is None or (owner is not None and row.owner != owner):
-        raise _not_found(conversation_id)
-    return row
-
-
 def _owned_by(owner: str | None) -> list[Any]:
     """The WHERE clause that keeps another owner's conversations out (none with auth off)."""
     return [] if owner is None else [col(Conversation.owner) == owner]
@@ -56,7 +49,10 @@ def _not_found(conversation_id: str) -> NotFoundError:
 
 
 def get_conversation(*, session: Session, conversation_id: str, owner: str | None = None) -> Conversation:
-    return _visible(session.get(Conversation, conversation_id), conversation_id, owner)
+    conversation = session.get(Conversation, _stored_id(session, conversation_id, owner))
+    if conversation is None:  # deleted since it was found
+        raise _not_found(conversation_id)
+    return conversation
 
 
 def list_conversations(
@@ -83,7 +79,7 @@ def rename_conversation(
     """One UPDATE: a conversation deleted a moment ago, or another owner's, is a 404."""
     statement = (
         update(Conversation)
-        .where(col(Conversation.id) == conversation_id, *_owned_by(owner))
+        .where(col(Conversation.id) == _stored_id(session, conversation_id, owner), *_owned_by(owner))
         .values(title=title, updated_at=utcnow())
         .returning(Conversation)
     )
@@ -97,12 +93,13 @@ def rename_conversation(
 def delete_conversation(*, session: Session, conversation_id: str, owner: str | None = None) -> None:
     """Delete a conversation with its messages and their tool calls, in one transaction;
     one deleted a moment ago (or another owner's) is a 404 and nothing is deleted."""
-    visible = select(Conversation.id).where(col(Conversation.id) == conversation_id, *_owned_by(owner))
+    stored = _stored_id(session, conversation_id, owner)
+    visible = select(Conversation.id).where(col(Conversation.id) == stored, *_owned_by(owner))
     message_ids = select(Message.id).where(col(Message.conversation_id).in_(visible))
     session.exec(delete(ToolCall).where(col(ToolCall.message_id).in_(message_ids)))  # type: ignore[call-overload]
     session.exec(delete(Message).where(col(Message.conversation_id).in_(visible)))  # type: ignore[call-overload]
     deleted = session.exec(  # type: ignore[call-overload]
-        delete(Conversation).where(col(Conversation.id) == conversation_id, *_owned_by(owner))
+        delete(Conversation).where(col(Conversation.id) == stored, *_owned_by(owner))
     )
     if not deleted.rowcount:
         session.rollback()
@@ -111,9 +108,9 @@ def delete_conversation(*, session: Session, conversation_id: str, owner: str | 
 
 
 def list_messages(*, session: Session, conversation_id: str, owner: str | None = None) -> list[MessagePublic]:
-    get_conversation(session=session, conversation_id=conversation_id, owner=owner)
+    stored = _stored_id(session, conversation_id, owner)
     messages = session.exec(
-        select(Message).where(Message.conversation_id == conversation_id).order_by(col(Message.seq))
+        select(Message).where(Message.conversation_id == stored).order_by(col(Message.seq))
     ).all()
     calls = session.exec(
         select(ToolCall)
@@ -149,6 +146,9 @@ _messages = Message.__table__
 _OWNER_AND_TITLE = select(_conversations.c.owner, _conversations.c.title).where(
     _conversations.c.id == bindparam("conversation_id")
 )
+_BY_CLIENT_ID = select(_conversations.c.id, _conversations.c.title).where(
+    _conversations.c.owner == bindparam("owner"), _conversations.c.client_id == bindparam("client_id")
+)
 _INSERT_CONVERSATION = insert(_conversations)
 _TOUCH_CONVERSATION = update(_conversations).where(_conversations.c.id == bindparam("conversation_id"))
 _INSERT_MESSAGE = insert(_messages)
@@ -168,11 +168,33 @@ _LATEST_HISTORY = (
 )
 
 
-def conversation_title(*, session: Session, conversation_id: str, owner: str | None = None) -> str | None:
-    """The title of a conversation the caller may see; None if there is no such
-    conversation; NotFoundError if it is another key's."""
-    row = session.connection().execute(_OWNER_AND_TITLE, {"conversation_id": conversation_id}).first()
-    return None if row is None else _visible(row, conversation_id, owner).title
+class Found(NamedTuple):
+    id: str  # the id the conversation is kept under
+    title: str
+
+
+def find_conversation(*, session: Session, conversation_id: str, owner: str | None = None) -> Found | None:
+    """The caller's conversation `conversation_id`, or None if the caller has none.
+
+    A client may choose its conversations' ids, so another key may have taken
+    one first: the caller's own conversation is then kept under an id of
+    ours with the client's beside it, and the client's id still finds it.
+    """
+    connection = session.connection()
+    row = connection.execute(_OWNER_AND_TITLE, {"conversation_id": conversation_id}).first()
+    if row is not None and (owner is None or row.owner == owner):
+        return Found(conversation_id, row.title)
+    if owner is None:
+        return None
+    mine = connection.execute(_BY_CLIENT_ID, {"owner": owner, "client_id": conversation_id}).first()
+    return None if mine is None else Found(mine.id, mine.title)
+
+
+def _stored_id(session: Session, conversation_id: str, owner: str | None) -> str:
+    found = find_conversation(session=session, conversation_id=conversation_id, owner=owner)
+    if found is None:
+        raise _not_found(conversation_id)
+    return found.id
 
 
 def last_turns(*, session: Session, conversation_id: str, turns: int) -> list[tuple[str, str]]:
@@ -198,13 +220,15 @@ def add_user_message(
     owner: str | None = None,
     answer: dict[str, Any] | None = None,
     new: bool = False,
+    client_id: str | None = None,
 ) -> tuple[str, str]:
     """Save the user's message and create or touch its conversation, one commit.
 
-    With no `conversation_id` a conversation is created, and with `new` one
-    with that id (a client's own); an untitled one takes its title from the
-    message. `answer` (its `id`, `model` and `replica`) adds the answer's row,
-    `streaming`, in the same commit. Returns (conversation id, message id).
+    With no `conversation_id` a conversation is created (with `client_id`
+    beside our id, if given), and with `new` one with that id (a client's
+    own); an untitled one takes its title from the message. `answer` (its
+    `id`, `model` and `replica`) adds the answer's row, `streaming`, in the
+    same commit. Returns (conversation id, message id).
     """
     connection, now = session.connection(), utcnow()
     touched: dict[str, Any] = {"updated_at": now}
@@ -213,6 +237,7 @@ def add_user_message(
     if conversation_id is None or new:
         conversation_id = conversation_id or new_id()
         new_row = {"id": conversation_id, "chat_type": chat_type, "owner": owner, "created_at": now}
+        new_row["client_id"] = client_id
         connection.execute(_INSERT_CONVERSATION, new_row | touched)
     elif not connection.execute(_TOUCH_CONVERSATION, {"conversation_id": conversation_id} | touched).rowcount:
         raise _not_found(conversation_id)  # deleted since it was read: nothing is written

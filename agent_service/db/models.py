@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import JSON, Column, Text
+from sqlalchemy import JSON, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 MessageStatus = Literal["streaming", "requires_action", "complete", "partial", "error", "interrupted"]
@@ -34,15 +34,21 @@ class ConversationBase(SQLModel):
 
 
 class Conversation(ConversationBase, table=True):
+    __table_args__ = (Index("ix_conversation_owner_client_id", "owner", "client_id", unique=True),)
+
     id: str = Field(default_factory=new_id, primary_key=True, max_length=64)  # ours, or a client's own
     # A fingerprint of the API key that created it; None when auth was off.
     owner: str | None = Field(default=None, index=True, max_length=64)
+    # The id the client chose, when another key already held it as an id: the
+    # conversation is then kept under one of ours (`crud.find_conversation`).
+    client_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow, index=True)
 
 
 class ConversationPublic(ConversationBase):
     id: str
+    client_id: str | None = None
     created_at: datetime
     updated_at: datetime
 

@@ -90,35 +90,38 @@ def begin_turn(
     with a conversation and `history_len > 0`, the last `history_len` turns
     come from the database. An unknown `conversation_id` (Chatchat's web UI
     makes its own) starts a conversation with that id, owned by the caller;
-    another key's is a 404.
+    if another key holds that id, the caller's own conversation starts under
+    an id of ours, and the client's id keeps finding it.
     """
-    explicit_history, answer_id = history, new_id()
-    for attempt in (1, 2):
-        title: str | None = ""
-        if conversation_id:
-            title = crud.conversation_title(session=session, conversation_id=conversation_id, owner=owner)
-            if title is not None and not explicit_history and history_len > 0:
-                history = DatabaseChatMessageHistory(session=session, conversation_id=conversation_id).last_turns(
-                    history_len
-                )
+    explicit_history, answer_id, requested = history, new_id(), conversation_id or None
+    for attempt in (1, 2, 3):
+        found = None
+        if requested:
+            found = crud.find_conversation(session=session, conversation_id=requested, owner=owner)
+            if found is not None and not explicit_history and history_len > 0:
+                history = DatabaseChatMessageHistory(session=session, conversation_id=found.id).last_turns(history_len)
+        # A client's own id, unknown to this caller: the conversation starts with it, or,
+        # if another key took it first (the insert failed), with ours and theirs beside it.
+        namespaced = requested is not None and found is None and owner is not None and attempt > 1
         try:
             conversation_id, user_message_id = crud.add_user_message(
                 session=session,
-                conversation_id=conversation_id or None,
-                new=title is None,  # a client's own id, unknown yet: the conversation starts with it
+                conversation_id=found.id if found else None if namespaced else requested,
+                new=found is None and not namespaced,
+                client_id=requested if namespaced else None,
                 content=query,
                 meta={"request": request},
-                title=title or "",
+                title=found.title if found else "",
                 chat_type=chat_type,
                 owner=owner,
                 answer={"id": answer_id, "model": model_name, "replica": replica},
             )
             break
         except IntegrityError:
-            if title is not None or attempt == 2:
-                raise
-            # Another request started a conversation with this id a moment ago: continue it instead.
+            # Another request started a conversation with this id a moment ago: look again.
             session.rollback()
+            if found is not None or attempt == 3:
+                raise
     return Turn(
         conversation_id=conversation_id,
         user_message_id=user_message_id,

@@ -53,7 +53,7 @@ async def test_another_key_cannot_see_or_touch_a_conversation(
     http: httpx.AsyncClient, upstream: FakeOpenAI, keyed_app, caplog: pytest.LogCaptureFixture
 ):
     caplog.set_level(logging.DEBUG)
-    upstream.enqueue("Hello Alice.", "Second answer.")
+    upstream.enqueue("Hello Alice.")
     first = await http.post("/chat/chat", json={"query": "I am Alice"}, headers=as_(ALICE))
     assert first.status_code == 200
     conversation_id, message_id = first.json()["conversation_id"], first.json()["message_id"]
@@ -64,14 +64,6 @@ async def test_another_key_cannot_see_or_touch_a_conversation(
         "messages": await http.get(f"{path}/messages", headers=as_(BOB)),
         "rename": await http.patch(path, json={"title": "mine now"}, headers=as_(BOB)),
         "delete": await http.delete(path, headers=as_(BOB)),
-        "continue": await http.post(
-            "/chat/chat", json={"query": "and me?", "conversation_id": conversation_id}, headers=as_(BOB)
-        ),
-        "agent": await http.post(
-            "/chat/agent_chat",
-            json={"query": "x", "conversation_id": conversation_id, "model_name": "scripted"},
-            headers=as_(BOB),
-        ),
         "feedback": await http.post("/chat/feedback", json={"message_id": message_id, "score": 0}, headers=as_(BOB)),
     }
     bob_list = (await http.get("/conversations", headers=as_(BOB))).json()
@@ -80,14 +72,26 @@ async def test_another_key_cannot_see_or_touch_a_conversation(
     assert all("not found" in r.json()["msg"] for r in refused.values())
     assert bob_list["total"] == 0 and bob_list["items"] == []
 
+    # A turn with Alice's id starts Bob's own conversation, as any id unknown to him does.
+    upstream.enqueue("Hello Bob.")
+    bobs = await http.post(
+        "/chat/chat", json={"query": "and me?", "conversation_id": conversation_id}, headers=as_(BOB)
+    )
+    assert bobs.status_code == 200 and bobs.json()["conversation_id"] != conversation_id
+    assert "Alice" not in str(upstream.requests[-1]["messages"])  # none of her history
+
     # Nothing of Bob's attempts reached the conversation; Alice still has all of it.
     alice_list = (await http.get("/conversations", headers=as_(ALICE))).json()
     messages = (await http.get(f"{path}/messages", headers=as_(ALICE))).json()
     assert [c["id"] for c in alice_list["items"]] == [conversation_id]
+    assert [c["client_id"] for c in (await http.get("/conversations", headers=as_(BOB))).json()["items"]] == [
+        conversation_id
+    ]
     assert alice_list["items"][0]["title"] == "I am Alice"
     assert [(m["role"], m["content"]) for m in messages] == [("user", "I am Alice"), ("assistant", "Hello Alice.")]
     assert messages[1]["feedback_score"] is None
 
+    upstream.enqueue("Second answer.")
     again = await http.post(
         "/chat/chat", json={"query": "again", "conversation_id": conversation_id}, headers=as_(ALICE)
     )

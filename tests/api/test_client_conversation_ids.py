@@ -44,21 +44,35 @@ async def test_an_unknown_client_id_starts_a_conversation_with_that_id(client, u
     assert "I am Ada" in str(upstream.requests[-1]["messages"])  # the history came from the database
 
 
-async def test_another_keys_id_stays_a_404(make_settings, upstream: FakeOpenAI):
-    app = create_app(make_settings(api_keys=["sk-a", "sk-b"]))
-    dialogue = uuid.uuid4().hex
+async def test_an_id_another_key_took_first_does_not_lock_its_owner_out(make_settings, upstream: FakeOpenAI):
+    """Ids are namespaced by key: Bob guessing Alice's next id and using it first claims nothing of hers."""
+    app = create_app(make_settings(api_keys=["sk-alice", "sk-bob"]))
+    alice, bob = {"Authorization": "Bearer sk-alice"}, {"Authorization": "Bearer sk-bob"}
+    dialogue = "dialogue-2"  # predictable
+    upstream.enqueue("Bob's answer.", "Hello Ada.", "Your name is Ada.")
     async with asgi_client(app) as http:
-        mine = await http.post(
-            "/chat/chat", json=chatchat_body("hi", dialogue), headers={"Authorization": "Bearer sk-a"}
+        claimed = await http.post("/chat/chat", json=chatchat_body("I am Bob", dialogue), headers=bob)
+        first = await http.post("/chat/chat", json=chatchat_body("I am Ada", dialogue), headers=alice)
+        second = await http.post(
+            "/chat/chat", json=chatchat_body("Who am I?", dialogue) | {"history_len": 5}, headers=alice
         )
-        theirs = await http.post(
-            "/chat/chat", json=chatchat_body("hi", dialogue), headers={"Authorization": "Bearer sk-b"}
-        )
-    rows = Rows(app)
+        alices = (await http.get(f"/conversations/{dialogue}/messages", headers=alice)).json()
+        bobs = (await http.get(f"/conversations/{dialogue}/messages", headers=bob)).json()
+        listed = (await http.get("/conversations", headers=alice)).json()["items"]
+        renamed = await http.patch(f"/conversations/{dialogue}", json={"title": "Ada's"}, headers=alice)
+        deleted = await http.delete(f"/conversations/{dialogue}", headers=alice)
+        bobs_after = (await http.get(f"/conversations/{dialogue}/messages", headers=bob)).json()
     app.state.services.close()
 
-    assert mine.status_code == 200 and theirs.status_code == 404
-    assert len(rows.messages(dialogue)) == 2
+    assert claimed.status_code == first.status_code == second.status_code == 200
+    assert text_of(parse_frames(second.text)) == "Your name is Ada."
+    assert "I am Ada" in str(upstream.requests[-1]["messages"]) and "Bob" not in str(upstream.requests[-1]["messages"])
+    assert [m["content"] for m in alices] == ["I am Ada", "Hello Ada.", "Who am I?", "Your name is Ada."]
+    assert [m["content"] for m in bobs] == ["I am Bob", "Bob's answer."]
+    assert [(c["client_id"], c["title"]) for c in listed] == [(dialogue, "I am Ada")]
+    assert parse_frames(first.text)[0]["conversation_id"] == listed[0]["id"] != dialogue
+    assert renamed.status_code == 200 and renamed.json()["title"] == "Ada's"
+    assert deleted.status_code == 204 and [m["content"] for m in bobs_after] == ["I am Bob", "Bob's answer."]
 
 
 @pytest.mark.parametrize("bad", ["has space", "x" * 65, "../etc", "ünïcode", "a\x00b"])

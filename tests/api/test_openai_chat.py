@@ -382,7 +382,7 @@ def test_a_client_that_disconnects_leaves_the_partial_saved(served, upstream: Fa
 
 async def test_keys_are_checked_and_conversations_are_private(serve, upstream: FakeOpenAI):
     app, url = serve(api_keys=["sk-alice", "sk-bob"])
-    upstream.enqueue("Hi Alice.")
+    upstream.enqueue("Hi Alice.", "Hi Bob.")
     async with (
         openai.AsyncOpenAI(base_url=f"{url}/v1", api_key="sk-alice", max_retries=0) as alice,
         openai.AsyncOpenAI(base_url=f"{url}/v1", api_key="sk-bob", max_retries=0) as bob,
@@ -393,18 +393,20 @@ async def test_keys_are_checked_and_conversations_are_private(serve, upstream: F
         mine = await alice.chat.completions.create(
             model="gpt-test", messages=[{"role": "user", "content": "I am Alice"}]
         )
-        with pytest.raises(openai.NotFoundError):
-            await bob.chat.completions.create(
-                model="gpt-test",
-                messages=[{"role": "user", "content": "Who is this?"}],
-                extra_body={"conversation_id": mine.conversation_id},
-            )
+        # Alice's id is unknown to Bob: his turn starts a conversation of his own.
+        his = await bob.chat.completions.create(
+            model="gpt-test",
+            messages=[{"role": "user", "content": "Who is this?"}],
+            extra_body={"conversation_id": mine.conversation_id},
+        )
 
     assert refused.value.status_code == 401 and refused.value.code == "invalid_api_key"
     assert "sk-mallory" not in str(refused.value.body)
+    assert his.conversation_id != mine.conversation_id
+    assert "Alice" not in str(upstream.requests[-1]["messages"])
     rows = Rows(app)
-    assert [m.content for m in rows.messages()] == ["I am Alice", "Hi Alice."]
+    assert [m.content for m in rows.messages(mine.conversation_id)] == ["I am Alice", "Hi Alice."]
     assert "sk-alice" not in json.dumps([m.meta for m in rows.messages()])
     async with httpx.AsyncClient(base_url=url) as http:
         listing = await http.get("/conversations", headers={"Authorization": "Bearer sk-bob"})
-    assert listing.json()["items"] == []
+    assert [c["id"] for c in listing.json()["items"]] == [his.conversation_id]

@@ -13,11 +13,11 @@ from agent_service.errors import NotFoundError
 
 def test_a_conversation_deleted_after_it_was_read_gets_no_message(database: Database):
     conversation = database.call(crud.create_conversation, title="soon gone")
-    title = database.call(crud.conversation_title, conversation_id=conversation.id)
+    found = database.call(crud.find_conversation, conversation_id=conversation.id)
     database.call(crud.delete_conversation, conversation_id=conversation.id)  # meanwhile, another request
 
     with pytest.raises(NotFoundError, match=conversation.id):
-        database.call(crud.add_user_message, conversation_id=conversation.id, content="hi", meta={}, title=title)
+        database.call(crud.add_user_message, conversation_id=conversation.id, content="hi", meta={}, title=found.title)
 
     with database.session() as session:
         assert session.exec(select(Message)).all() == []

@@ -30,11 +30,18 @@ def _hostname(host: str) -> str:
     return (urlsplit(f"//{host}").hostname or "").lower()
 
 
+def served_hosts(*, listen_host: str, allowed_hosts: list[str]) -> set[str] | None:
+    """The host names the service answers to; None for any (listening everywhere with none named, or `*`)."""
+    if "*" in allowed_hosts or (listen_host in EVERYWHERE and not allowed_hosts):
+        return None
+    return LOOPBACK_NAMES | {listen_host.lower()} | {host.lower() for host in allowed_hosts}
+
+
 class BrowserGuard:
     def __init__(self, app: ASGIApp, *, listen_host: str, allowed_hosts: list[str]) -> None:
         self.app = app
-        self.any_host = "*" in allowed_hosts or (listen_host in EVERYWHERE and not allowed_hosts)
-        self.hosts = LOOPBACK_NAMES | {listen_host.lower()} | {host.lower() for host in allowed_hosts}
+        hosts = served_hosts(listen_host=listen_host, allowed_hosts=allowed_hosts)
+        self.any_host, self.hosts = hosts is None, hosts or set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

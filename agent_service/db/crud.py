@@ -109,9 +109,7 @@ def delete_conversation(*, session: Session, conversation_id: str, owner: str | 
 
 def list_messages(*, session: Session, conversation_id: str, owner: str | None = None) -> list[MessagePublic]:
     stored = _stored_id(session, conversation_id, owner)
-    messages = session.exec(
-        select(Message).where(Message.conversation_id == stored).order_by(col(Message.seq))
-    ).all()
+    messages = session.exec(select(Message).where(Message.conversation_id == stored).order_by(col(Message.seq))).all()
     calls = session.exec(
         select(ToolCall)
         .where(col(ToolCall.message_id).in_([m.id for m in messages]))

@@ -21,9 +21,12 @@ from langchain_core.tools import BaseTool
 from mcp import types
 from mcp.server.lowlevel import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import Receive, Scope, Send
 
 from agent_service import __version__
+from agent_service.api.browser_guard import served_hosts
+from agent_service.config import Settings
 from agent_service.services import Services
 
 PATH = "/mcp"
@@ -67,7 +70,9 @@ class McpEndpoint:
 
     def __init__(self, services: Services) -> None:
         self.keys = [key.encode() for key in services.settings.api_keys]
-        self.manager = StreamableHTTPSessionManager(app=build_server(services), stateless=True)
+        self.manager = StreamableHTTPSessionManager(
+            app=build_server(services), stateless=True, security_settings=transport_security(services.settings)
+        )
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -84,6 +89,21 @@ class McpEndpoint:
         header = dict(scope.get("headers", [])).get(b"authorization", b"")
         offered = header[7:] if header[:7].lower() == b"bearer " else b""
         return any([secrets.compare_digest(offered, key) for key in self.keys])  # every key compared
+
+
+def transport_security(settings: Settings) -> TransportSecuritySettings:
+    """The SDK's own DNS-rebinding check, with the names the whole service answers to
+    (`api.browser_guard` checks them first; this holds wherever the endpoint is mounted)."""
+    hosts = served_hosts(listen_host=settings.host, allowed_hosts=settings.allowed_hosts)
+    if hosts is None:
+        return TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    names = sorted(f"[{host}]" if ":" in host else host for host in hosts)
+    return TransportSecuritySettings(
+        allowed_hosts=[*names, *(f"{name}:*" for name in names)],
+        allowed_origins=[
+            f"{scheme}://{name}{port}" for scheme in ("http", "https") for name in names for port in ("", ":*")
+        ],
+    )
 
 
 async def _unauthorized(send: Send) -> None:

@@ -10,6 +10,7 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 from agent_service.api.app import create_app
+from agent_service.mcp.server import McpEndpoint
 from tests.conftest import tools_folder
 
 GUARDED = """
@@ -74,3 +75,27 @@ async def test_mcp_needs_a_key_when_keys_are_set(make_settings, tmp_path, live_s
 async def test_mcp_is_not_in_the_openapi_schema(client, path):
     schema = (await client.get(path)).json()
     assert "/mcp" not in schema["paths"]
+
+
+async def test_the_mcp_endpoint_checks_host_and_origin_itself(make_settings):
+    """The SDK's DNS-rebinding check holds wherever the endpoint is mounted, not only behind the service's guard."""
+    app = create_app(make_settings())
+    endpoint = McpEndpoint(app.state.services)
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+    }
+    accept = {"Accept": "application/json, text/event-stream"}
+    async with endpoint.running(), httpx.AsyncClient(transport=httpx.ASGITransport(app=endpoint)) as http:
+        rebound = await http.post("http://attacker.example/mcp", json=initialize, headers=accept)
+        foreign = await http.post(
+            "http://127.0.0.1:7861/mcp", json=initialize, headers=accept | {"Origin": "https://evil.example"}
+        )
+        local = await http.post("http://127.0.0.1:7861/mcp", json=initialize, headers=accept)
+    app.state.services.close()
+
+    assert rebound.status_code == 421
+    assert foreign.status_code == 403
+    assert local.status_code == 200 and "agent-service" in local.text

@@ -282,7 +282,9 @@ async def download_doc(
     services: ServicesDep,
     knowledge_base_name: str,
     file_name: str,
-    preview: Annotated[bool, Query()] = False,
+    preview: Annotated[
+        bool, Query(description="accepted from Chatchat clients; the file is an attachment either way")
+    ] = False,
 ) -> FileResponse | JSONResponse:
     try:
         path = await run(services.knowledge.file_path, name=knowledge_base_name, file_name=file_name)
@@ -290,4 +292,4 @@ async def download_doc(
         return envelope(404, f"未找到知识库 {knowledge_base_name}")
     except ServiceError as exc:
         return failure(exc, knowledge_base_name)
-    return document_response(path, file_name, inline=preview)
+    return document_response(path, file_name)

@@ -114,18 +114,19 @@ async def test_an_uploaded_html_file_previewed_runs_no_script(page, base_url, wa
     import httpx
 
     hostile = b"<html><body><script>document.title = 'pwned'; fetch('/conversations')</script>hello</body></html>"
+    link = "/knowledge_base/download_doc?knowledge_base_name=docs&file_name=page.html"
     async with httpx.AsyncClient(base_url=base_url) as http:
         await http.post("/knowledge_bases", json={"name": "docs"})
         await http.post("/knowledge_bases/docs/files", files=[("files", ("page.html", hostile))])
-        preview = await http.get(
-            "/knowledge_base/download_doc",
-            params={"knowledge_base_name": "docs", "file_name": "page.html", "preview": "true"},
-        )
-    assert preview.headers["x-content-type-options"] == "nosniff"
-    assert preview.headers["content-type"].startswith("text/plain")
-    assert "sandbox" in preview.headers["content-security-policy"]
+        served = [await http.get(link + preview) for preview in ("", "&preview=true", "&preview=false")]
+    for response in served:
+        assert response.content == hostile
+        assert response.headers["content-disposition"].startswith("attachment;")
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert "sandbox" in response.headers["content-security-policy"]
 
-    await page.goto(f"{base_url}/knowledge_base/download_doc?knowledge_base_name=docs&file_name=page.html&preview=true")
-
-    await expect(page.locator("body")).to_contain_text("<script>")  # shown as the text it is
+    await page.goto(f"{base_url}/")
+    async with page.expect_download() as saved:
+        await page.evaluate("link => { location.href = link }", link + "&preview=true")
+    assert (await saved.value).suggested_filename == "page.html"  # saved, not rendered
     assert await page.title() != "pwned"

@@ -32,6 +32,8 @@ _MAX_VALUE_BYTES = 1_000_000
 # Each query waits for a person's approval: the model writes the SQL, and what it reads of
 # the operator's database goes into its answer.
 requires_approval = True
+# Run in a tool worker process (agent_service.agents.isolated): a query that runs away costs its caller only.
+isolated = True
 NOT_CONFIGURED = "sql_query is not configured: set AGENT_SERVICE_SQL_TOOL_URL"
 
 _MAX_SCHEMA_CHARS = 3000

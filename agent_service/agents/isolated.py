@@ -3,13 +3,15 @@
 A tool module that says `isolated = True` has its tools called in a worker
 process (`tool_worker`) with a memory limit and a CPU-time limit per call; a
 call that outlives its timeout has the worker killed (the next call starts
-another). The service's own process never runs such a tool's code: its event
+another). Calls run side by side on a few workers, so one slow call does
+not hold up the others. The service's own process never runs such a tool's code: its event
 loop and the GIL stay free for everyone else.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import select
 import subprocess
 import sys
@@ -20,6 +22,7 @@ from typing import Any
 from langchain_core.tools import BaseTool, ToolException
 
 WORKER_COMMAND = [sys.executable, "-m", "agent_service.agents.tool_worker"]
+SETTINGS_PREFIX = "AGENT_SERVICE_"
 
 
 class ToolWorker:
@@ -29,8 +32,8 @@ class ToolWorker:
         self._process: subprocess.Popen | None = None
         self._lock = threading.Lock()
 
-    def call(self, module_file: str, tool: str, tool_input: Any, timeout: float) -> Any:
-        request = {"module": module_file, "tool": tool, "input": tool_input, "seconds": max(1, int(timeout))}
+    def call(self, request: dict[str, Any], timeout: float) -> Any:
+        tool = request["tool"]
         with self._lock:
             process = self._started()
             assert process.stdin is not None and process.stdout is not None
@@ -53,11 +56,7 @@ class ToolWorker:
             raise ToolException(answer["tool_error"])
         raise RuntimeError(answer["error"])
 
-    def start_soon(self) -> None:
-        """Start the worker in the background (its imports take a second), so no call waits for it."""
-        threading.Thread(target=self._start_locked, name="tool-worker", daemon=True).start()
-
-    def _start_locked(self) -> None:
+    def start(self) -> None:
         with self._lock:
             self._started()
 
@@ -75,14 +74,46 @@ class ToolWorker:
             process.wait()
 
 
-WORKER = ToolWorker()  # one per service process, shared by every registry it loads
+class ToolWorkers:
+    """Up to `size` workers: a call takes an idle one or starts another, so a slow call holds up
+    only its own caller; past `size` concurrent calls, a call waits for a worker."""
+
+    def __init__(self, size: int = 4) -> None:
+        self._slots = threading.BoundedSemaphore(size)
+        self._idle: list[ToolWorker] = []
+        self._lock = threading.Lock()
+
+    def call(self, request: dict[str, Any], timeout: float) -> Any:
+        with self._slots:
+            with self._lock:
+                worker = self._idle.pop() if self._idle else ToolWorker()
+            try:
+                return worker.call(request, timeout)
+            finally:
+                with self._lock:
+                    self._idle.append(worker)
+
+    def start_soon(self) -> None:
+        """Start one worker in the background (its imports take a second), so the first call does not wait."""
+        with self._lock:
+            if self._idle:
+                return
+            worker = ToolWorker()
+            self._idle.append(worker)
+        threading.Thread(target=worker.start, name="tool-worker", daemon=True).start()
+
+
+WORKERS = ToolWorkers()  # one pool per service process, shared by every registry it loads
 
 
 class IsolatedTool(BaseTool):
-    """`inner`'s name, description and arguments; each call runs in the worker process."""
+    """`inner`'s name, description and arguments; each call runs in a worker process."""
 
     module_file: str
     timeout: float = 30.0
+    # The service's settings from the environment as the tool was loaded: the worker builds
+    # its own copy of the tool from the module, and must read the same settings.
+    environment: dict[str, str] = {}
 
     @classmethod
     def of(cls, tool: BaseTool, module_file: Path, timeout: float) -> IsolatedTool:
@@ -92,10 +123,26 @@ class IsolatedTool(BaseTool):
             args_schema=tool.args_schema,
             module_file=str(module_file),
             timeout=timeout,
+            environment={name: value for name, value in os.environ.items() if name.startswith(SETTINGS_PREFIX)},
             metadata=tool.metadata,
         )
 
     def _run(self, *args: Any, **kwargs: Any) -> Any:
         kwargs.pop("run_manager", None)
-        tool_input = args[0] if args and not kwargs else kwargs
-        return WORKER.call(self.module_file, self.name, tool_input, self.timeout)
+        request = {
+            "module": self.module_file,
+            "version": _version(self.module_file),
+            "environment": self.environment,
+            "tool": self.name,
+            "input": args[0] if args and not kwargs else kwargs,
+            "seconds": max(1, int(self.timeout)),
+        }
+        return WORKERS.call(request, self.timeout)
+
+
+def _version(module_file: str) -> int:
+    """The module file's modification time: a worker reloads an edited module."""
+    try:
+        return os.stat(module_file).st_mtime_ns
+    except OSError:
+        return 0

@@ -12,25 +12,21 @@ approval, as do the tools named in the setting `tools_requiring_approval`.
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
-import sys
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import anyio.to_thread
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel
 
-from agent_service.agents.isolated import WORKER as TOOL_WORKER
+from agent_service.agents.isolated import WORKERS as TOOL_WORKERS
 from agent_service.agents.isolated import IsolatedTool
+from agent_service.agents.tool_modules import import_by_path, tools_in
 from agent_service.errors import NotFoundError, ServiceError
 from agent_service.mcp.tools import McpTools
-
-MODULE_PREFIX = "agent_service_tools"
 
 
 class DuplicateToolError(ServiceError):
@@ -44,38 +40,6 @@ class UnknownToolError(ServiceError):
 class ToolLoadError(BaseModel):
     module: str
     error: str
-
-
-def _import_by_path(path: Path) -> ModuleType:
-    name = f"{MODULE_PREFIX}.{path.stem}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # lets pydantic resolve the module's type hints
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(name, None)
-        raise
-    return module
-
-
-def _tools_in(module: ModuleType) -> list[BaseTool]:
-    found: list[BaseTool] = []
-    for attribute, value in vars(module).items():
-        if attribute.startswith("_"):
-            continue
-        if isinstance(value, BaseTool):
-            found.append(value)
-        elif (
-            inspect.isclass(value)
-            and issubclass(value, BaseTool)
-            and value.__module__ == module.__name__  # not one imported from elsewhere
-            and not inspect.isabstract(value)
-        ):
-            found.append(value())
-    return found
 
 
 def _short_error(exc: BaseException) -> str:
@@ -148,14 +112,14 @@ class ToolRegistry:
             if path.name.startswith("_"):
                 continue
             try:
-                module = _import_by_path(path)
-                module_tools = _tools_in(module)
+                module = import_by_path(path)
+                module_tools = tools_in(module)
             except Exception as exc:  # noqa: BLE001 - one broken module must not stop the service
                 errors.append(ToolLoadError(module=path.name, error=_short_error(exc)))
                 continue
             if getattr(module, "isolated", False) is True:  # CPU-bound: called in the tool worker process
                 module_tools = [IsolatedTool.of(tool, path, isolated_timeout) for tool in module_tools]
-                TOOL_WORKER.start_soon()
+                TOOL_WORKERS.start_soon()
             for tool in module_tools:
                 register(tool.name, lambda tool=tool: tool, path.name)
             if getattr(module, "requires_approval", False) is True:

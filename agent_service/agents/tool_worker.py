@@ -3,13 +3,13 @@
 It runs under a memory limit, and each call under a CPU-time limit; the
 service kills it at a call's timeout and starts another for the next call
 (`agent_service.agents.isolated`). Protocol, one JSON object per line: in,
-`{"module": path, "tool": name, "input": ..., "seconds": n}`; out,
+`{"module": path, "version": mtime, "environment": {AGENT_SERVICE_*: value},
+"tool": name, "input": ..., "seconds": n}`; out,
 `{"ok": output}`, `{"tool_error": message}` or `{"error": message}`.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import resource
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 MEMORY_BYTES = 512 * 1024 * 1024  # on top of what the process holds when it starts
+SETTINGS_PREFIX = "AGENT_SERVICE_"
 
 
 def _virtual_memory() -> int:
@@ -29,14 +30,22 @@ def _virtual_memory() -> int:
 
 
 @cache
-def _tool(module_file: str, name: str) -> Any:
-    from langchain_core.tools import BaseTool
+def _tool(module_file: str, version: int, environment: tuple[tuple[str, str], ...], name: str) -> Any:
+    """The module's tool, loaded once per version of its file and of the settings it reads."""
+    from agent_service.agents.tool_modules import import_by_path, tools_in
 
-    spec = importlib.util.spec_from_file_location(f"isolated_{Path(module_file).stem}", module_file)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return next(v for v in vars(module).values() if isinstance(v, BaseTool) and v.name == name)
+    _use_settings(dict(environment))
+    module = import_by_path(Path(module_file), prefix=f"isolated_{version}")
+    return next(tool for tool in tools_in(module) if tool.name == name)
+
+
+def _use_settings(environment: dict[str, str]) -> None:
+    """Read the service's settings as it had them: its AGENT_SERVICE_* variables, and no others."""
+    for name in [name for name in os.environ if name.startswith(SETTINGS_PREFIX) and name not in environment]:
+        del os.environ[name]
+    os.environ.update(environment)
+    if config := sys.modules.get("agent_service.config"):
+        config.get_settings.cache_clear()
 
 
 def call(request: dict[str, Any]) -> dict[str, Any]:
@@ -46,7 +55,9 @@ def call(request: dict[str, Any]) -> dict[str, Any]:
     spent = int(usage.ru_utime + usage.ru_stime) + 1
     resource.setrlimit(resource.RLIMIT_CPU, (spent + int(request["seconds"]), resource.RLIM_INFINITY))
     try:
-        output = _tool(request["module"], request["tool"]).invoke(request["input"])
+        environment = tuple(sorted(request.get("environment", {}).items()))
+        tool = _tool(request["module"], request.get("version", 0), environment, request["tool"])
+        output = tool.invoke(request["input"])
         return {"ok": output if isinstance(output, str | int | float) else str(output)}
     except ToolException as exc:
         return {"tool_error": str(exc)}

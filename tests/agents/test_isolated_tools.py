@@ -79,3 +79,17 @@ async def test_a_call_past_its_memory_limit_fails_alone(served):
 
     assert hog.status_code == 400 and "more memory than a tool call may use" in hog.json()["msg"]
     assert small.json()["output"] == str(10 * 1024 * 1024)
+
+
+async def test_a_slow_call_holds_up_only_its_own_caller(served):
+    async with httpx.AsyncClient(base_url=served) as http:
+        assert (await call(http, "spin", seconds=0.1)).status_code == 200
+        slow = asyncio.create_task(call(http, "spin", seconds=600))
+        await asyncio.sleep(0.5)
+        started = time.monotonic()
+        quick = await call(http, "spin", seconds=0.1)
+        waited = time.monotonic() - started
+        await slow
+
+    assert quick.json()["output"] == "done"
+    assert waited < 2.5  # another worker took it (the slow call holds its own for 3 s)

@@ -1,6 +1,7 @@
 """sql_query: read-only queries on a temporary SQLite database."""
 
 import sqlite3
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -8,6 +9,7 @@ import pytest
 from langchain_core.tools import BaseTool, ToolException
 
 from agent_service.config import Settings, get_settings
+from tests.tools.conftest import TOOLS_DIR
 
 
 @pytest.fixture
@@ -220,3 +222,25 @@ def test_printf_past_the_limit_gives_null_not_a_gigabyte(sql_tool: BaseTool) -> 
 
 def test_values_up_to_the_limit_still_work(sql_tool: BaseTool) -> None:
     assert "100000" in sql_tool.invoke("SELECT length(zeroblob(100000)) AS n")
+
+
+def test_the_service_calls_it_in_a_tool_worker_process(database: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A query that runs away is stopped at its timeout in the worker and costs the service's own process nothing."""
+    from agent_service.agents.tool_registry import ToolRegistry
+
+    monkeypatch.setenv("AGENT_SERVICE_SQL_TOOL_URL", f"sqlite:///{database}")
+    get_settings.cache_clear()
+    try:
+        tool = ToolRegistry.load(TOOLS_DIR, isolated_timeout=2).get("sql_query")
+    finally:
+        get_settings.cache_clear()
+    endless = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
+
+    assert tool.invoke("SELECT name FROM customers ORDER BY id").splitlines()[:2] == ["name", "Ada"]
+    spent = time.process_time()
+    with pytest.raises(ToolException, match="stopped"):
+        tool.invoke(endless)
+    assert time.process_time() - spent < 0.5  # the two seconds of CPU were the worker's
+    with pytest.raises(ToolException, match="too big"):
+        tool.invoke("SELECT length(zeroblob(1000000000) || zeroblob(0))")
+    assert tool.invoke("SELECT count(*) AS n FROM orders").splitlines()[:2] == ["n", "3"]  # a new worker

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from agent_service.api.chat_responses import answer_text, chatchat_response
-from agent_service.api.deps import OwnerDep, ServicesDep
+from agent_service.api.deps import CallerDep, ServicesDep
 from agent_service.api.schemas import AgentChatRequest
 from agent_service.runs.start import start_agent_chat
 from agent_service.streaming.events import FinalAnswerEvent, StreamEvent, ToolEndEvent, ToolErrorEvent
@@ -16,9 +16,9 @@ router = APIRouter(tags=["agent"])
 
 
 @router.post("/chat/agent_chat")
-async def agent_chat(body: AgentChatRequest, services: ServicesDep, owner: OwnerDep):
+async def agent_chat(body: AgentChatRequest, services: ServicesDep, caller: CallerDep):
     """Chat with the agent: it calls tools, and every step streams to the client."""
-    run = await start_agent_chat(services, body, owner=owner)
+    run = await start_agent_chat(services, body, caller=caller)
     return await chatchat_response(run, route="agent_chat", stream=body.stream, fields=_answer_and_tools)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from agent_service.api.chat_responses import answer_text, chatchat_response
-from agent_service.api.deps import OwnerDep, ServicesDep
+from agent_service.api.deps import CallerDep, OwnerDep, ServicesDep
 from agent_service.api.schemas import ChatRequest, FeedbackRequest
 from agent_service.db import crud
 from agent_service.runs.start import start_llm_chat
@@ -14,9 +14,9 @@ router = APIRouter(tags=["chat"])
 
 
 @router.post("/chat/chat")
-async def chat(body: ChatRequest, services: ServicesDep, owner: OwnerDep):
+async def chat(body: ChatRequest, services: ServicesDep, caller: CallerDep):
     """Chat with a model; the conversation and its history live in the database."""
-    run = await start_llm_chat(services, body, owner=owner)
+    run = await start_llm_chat(services, body, caller=caller)
     return await chatchat_response(
         run, route="llm_chat", stream=body.stream, fields=lambda events: {"text": answer_text(events)}
     )

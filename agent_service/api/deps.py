@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from agent_service.db.secrets import key_fingerprint
 from agent_service.errors import AuthenticationError
+from agent_service.runs.turn import Caller
 from agent_service.services import Services
 
 
@@ -90,3 +91,11 @@ def _needs_key(request: Request) -> bool:
 
 # The caller's owner id (None: auth off, every conversation is visible).
 OwnerDep = Annotated[str | None, Depends(authenticate)]
+
+
+def identify_caller(request: Request, owner: OwnerDep) -> Caller:
+    return Caller(owner=owner, address=request.client.host if request.client else "")
+
+
+# Who is asking: their key, or with keys off their address (the unit of per-caller caps).
+CallerDep = Annotated[Caller, Depends(identify_caller)]

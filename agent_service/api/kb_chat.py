@@ -7,7 +7,7 @@ from pydantic import Field
 
 from agent_service.api.chat_responses import answer_text, chatchat_response
 from agent_service.api.chatchat_kb import relevance_from_distance
-from agent_service.api.deps import OwnerDep, ServicesDep
+from agent_service.api.deps import CallerDep, ServicesDep
 from agent_service.api.schemas import KnowledgeBaseChatRequest
 from agent_service.knowledge.fusion import DEFAULT_SCORE_THRESHOLD
 from agent_service.runs.start import start_knowledge_base_chat
@@ -27,11 +27,11 @@ class ChatchatKnowledgeBaseChatRequest(KnowledgeBaseChatRequest):
 
 @router.post("/chat/knowledge_base_chat")
 async def knowledge_base_chat(
-    body: ChatchatKnowledgeBaseChatRequest, request: Request, services: ServicesDep, owner: OwnerDep
+    body: ChatchatKnowledgeBaseChatRequest, request: Request, services: ServicesDep, caller: CallerDep
 ):
     """Search the knowledge base, then stream an answer that cites what it found."""
     body = body.model_copy(update={"score_threshold": relevance_from_distance(body.score_threshold)})
-    run = await start_knowledge_base_chat(services, body, owner=owner, base_url=str(request.base_url))
+    run = await start_knowledge_base_chat(services, body, caller=caller, base_url=str(request.base_url))
     return await chatchat_response(
         run,
         route="knowledge_base_chat",

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sse_starlette import ServerSentEvent
 
 from agent_service.agents.tool_registry import UnknownToolError
-from agent_service.api.deps import OwnerDep, ServicesDep
+from agent_service.api.deps import CallerDep, OwnerDep, ServicesDep
 from agent_service.api.errors import openai_error
 from agent_service.api.openai_schemas import ChatCompletionRequest
 from agent_service.api.schemas import (
@@ -35,6 +35,7 @@ from agent_service.errors import NotFoundError, ServiceError
 from agent_service.knowledge.errors import KnowledgeBaseNotFoundError
 from agent_service.runs.replay import FoundAnswer, find_answer
 from agent_service.runs.start import ChatRun, start_agent_chat, start_knowledge_base_chat, start_llm_chat
+from agent_service.runs.turn import Caller
 from agent_service.services import Services
 from agent_service.streaming.openai_chunks import ChunkStream, fold
 from agent_service.streaming.responses import collect, sse_response
@@ -94,7 +95,7 @@ def _request(kind: type[TurnRequest], body: ChatCompletionRequest, **fields: Any
     return request if body.temperature is not None else request.model_copy(update={"temperature": None})
 
 
-async def _start(services: Services, body: ChatCompletionRequest, owner: str | None, base_url: str) -> ChatRun:
+async def _start(services: Services, body: ChatCompletionRequest, caller: Caller, base_url: str) -> ChatRun:
     try:
         if body.chat_mode == "chat_knowledge":
             if not isinstance(body.chat_param, str) or not body.chat_param.strip():
@@ -104,16 +105,16 @@ async def _start(services: Services, body: ChatCompletionRequest, owner: str | N
                     param="chat_param",
                 )
             request = _request(KnowledgeBaseChatRequest, body, knowledge_base_name=body.chat_param.strip())
-            return await start_knowledge_base_chat(services, request, owner=owner, base_url=base_url)
+            return await start_knowledge_base_chat(services, request, caller=caller, base_url=base_url)
         if body.chat_mode == "chat_agent":
             if body.stop:
                 raise ServiceError(
                     "stop is not supported with chat_mode chat_agent", code="invalid_value", param="stop"
                 )
             return await start_agent_chat(
-                services, _request(AgentChatRequest, body, tools=body.tool_names), owner=owner
+                services, _request(AgentChatRequest, body, tools=body.tool_names), caller=caller
             )
-        return await start_llm_chat(services, _request(ChatRequest, body), owner=owner)
+        return await start_llm_chat(services, _request(ChatRequest, body), caller=caller)
     # The turn starts refusing before it writes anything; here the refusals name OpenAI's parameter.
     except KnowledgeBaseNotFoundError as exc:
         raise NotFoundError(str(exc), code="invalid_chat_param", param="chat_param") from None
@@ -135,11 +136,11 @@ async def _then_done(chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dic
 
 
 @router.post("/chat/completions")
-async def chat_completions(body: ChatCompletionRequest, request: Request, services: ServicesDep, owner: OwnerDep):
+async def chat_completions(body: ChatCompletionRequest, request: Request, services: ServicesDep, caller: CallerDep):
     """An OpenAI chat completion, streamed or not, in any chat mode; every
     response carries its `conversation_id`."""
     model = _known_model(services, body.model)
-    run = await _start(services, body, owner, str(request.base_url))
+    run = await _start(services, body, caller, str(request.base_url))
     include_usage = bool(body.stream_options and body.stream_options.include_usage) or not body.stream
     chunks = ChunkStream(
         model=model,

@@ -225,9 +225,9 @@ class LiveRuns(Protocol):
         """Generate the answer of `turn` from `events`, apart from any connection."""
         ...
 
-    def live_for(self, owner: str | None) -> int:
-        """How many answers of `owner` (a key's fingerprint; None: keys off) that go on after their
-        client leaves (`on_disconnect: continue`) run in this process."""
+    def live_for(self, caller: str) -> int:
+        """How many answers of `caller` (`Caller.key`: a key, or with keys off an address) that go on
+        after their client leaves (`on_disconnect: continue`) run in this process."""
         ...
 
     async def find(self, message_id: str) -> FollowedRun | None:
@@ -288,8 +288,8 @@ class LocalRuns:
             self._checkpoints = asyncio.create_task(self._checkpoint_while_live(), name="answer-checkpoints")
         return run
 
-    def live_for(self, owner: str | None) -> int:
-        return sum(1 for run in self.runs.values() if run.turn.owner == owner and run.outlives_client)
+    def live_for(self, caller: str) -> int:
+        return sum(1 for run in self.runs.values() if run.turn.caller == caller and run.outlives_client)
 
     def _ended(self, run: LiveRun) -> None:
         self.runs.pop(run.message_id, None)

@@ -27,7 +27,7 @@ from agent_service.runs.agent import stream_agent
 from agent_service.runs.answer import stream_answer, stream_fixed_answer
 from agent_service.runs.approvals import ApprovalGate
 from agent_service.runs.live import LiveRun
-from agent_service.runs.turn import Turn, begin_turn, check_conversation_id
+from agent_service.runs.turn import Caller, Turn, begin_turn, check_conversation_id
 from agent_service.services import Services
 from agent_service.streaming.events import DocsEvent, StreamEvent
 
@@ -61,21 +61,21 @@ def request_model(services: Services, body: ChatRequestBase, model_name: str) ->
 
 
 async def start_turn(
-    services: Services, body: ChatRequestBase, *, chat_type: str, model_name: str, owner: str | None
+    services: Services, body: ChatRequestBase, *, chat_type: str, model_name: str, caller: Caller
 ) -> Turn:
     """Resolve the conversation and its history, save the user's message and the answer's row."""
     if services.runs.draining:
         raise ServiceUnavailableError("the server is shutting down: try again in a moment")
     limit = services.settings.max_live_answers_per_caller
     outlives_client = (body.on_disconnect or services.settings.on_disconnect) == "continue"
-    if outlives_client and services.runs.live_for(owner) >= limit:
+    if outlives_client and services.runs.live_for(caller.key) >= limit:
         # Each answer that goes on after its client left holds a model call; unbounded, they pile up.
         raise TooManyAnswersError(
             f"{limit} answers of yours that go on after their client leaves are still being generated: "
             "wait for one to end, or stop one (POST /chat/messages/{id}/stop)"
         )
     check_conversation_id(body.conversation_id)
-    return await services.db.run(
+    turn = await services.db.run(
         begin_turn,
         conversation_id=body.conversation_id,
         query=body.query,
@@ -84,9 +84,11 @@ async def start_turn(
         history=body.langchain_history(),
         history_len=body.history_len,
         request=body.model_dump(mode="json", exclude_none=True),
-        owner=owner,
+        owner=caller.owner,
         replica=services.runs.replica,
     )
+    turn.caller = caller.key
+    return turn
 
 
 def _run(services: Services, body: ChatRequestBase, turn: Turn, events: AsyncIterator[StreamEvent], **extra: Any):
@@ -96,13 +98,13 @@ def _run(services: Services, body: ChatRequestBase, turn: Turn, events: AsyncIte
     return run
 
 
-async def start_llm_chat(services: Services, body: ChatRequest, *, owner: str | None) -> ChatRun:
+async def start_llm_chat(services: Services, body: ChatRequest, *, caller: Caller) -> ChatRun:
     model_name = services.models.resolve(body.model_name)
     template = services.prompts.get(body.prompt_kind, body.prompt_name)
     model_config = services.models.config(model_name)
     model = request_model(services, body, model_name)
 
-    turn = await start_turn(services, body, chat_type="llm_chat", model_name=model_name, owner=owner)
+    turn = await start_turn(services, body, chat_type="llm_chat", model_name=model_name, caller=caller)
     messages = build_messages(
         template=template,
         query=body.query,
@@ -114,7 +116,7 @@ async def start_llm_chat(services: Services, body: ChatRequest, *, owner: str | 
     return _run(services, body, turn, stream_answer(turn=turn, model=model, messages=messages))
 
 
-async def start_agent_chat(services: Services, body: AgentChatRequest, *, owner: str | None) -> ChatRun:
+async def start_agent_chat(services: Services, body: AgentChatRequest, *, caller: Caller) -> ChatRun:
     settings = services.settings
     model_name = services.models.resolve(body.model_name)
     model_config = services.models.config(model_name)
@@ -125,7 +127,7 @@ async def start_agent_chat(services: Services, body: AgentChatRequest, *, owner:
     model = request_model(services, body, model_name)
     style = model_config.effective_agent_style(model_name)
 
-    turn = await start_turn(services, body, chat_type="agent_chat", model_name=model_name, owner=owner)
+    turn = await start_turn(services, body, chat_type="agent_chat", model_name=model_name, caller=caller)
     budget = (
         history_budget(context_window=model_config.context_window, max_tokens=body.max_tokens, prompt=body.query) // 2
     )  # the other half is for tool descriptions and the agent's own steps
@@ -157,7 +159,7 @@ async def start_agent_chat(services: Services, body: AgentChatRequest, *, owner:
 
 
 async def start_knowledge_base_chat(
-    services: Services, body: KnowledgeBaseChatRequest, *, owner: str | None, base_url: str
+    services: Services, body: KnowledgeBaseChatRequest, *, caller: Caller, base_url: str
 ) -> ChatRun:
     """Stream: metadata, docs (the sources), token..., done. With no source found, the answer
     says that the documents do not cover the question, and no model is asked."""
@@ -169,7 +171,7 @@ async def start_knowledge_base_chat(
         name=body.knowledge_base_name, query=body.query, top_k=body.top_k, score_threshold=body.score_threshold
     )
 
-    turn = await start_turn(services, body, chat_type="knowledge_base_chat", model_name=model_name, owner=owner)
+    turn = await start_turn(services, body, chat_type="knowledge_base_chat", model_name=model_name, caller=caller)
     found = kb_chat.sources(hits, kb=body.knowledge_base_name, base_url=base_url)
     first_events = [DocsEvent(**turn.ids, sources=found)]
     extra_meta = {"sources": found, "knowledge_base": body.knowledge_base_name}

@@ -35,6 +35,19 @@ class Outcome:
     tool_calls: Sequence[ToolCall] = ()
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who asks for a turn: `owner`, their key's fingerprint (None with keys off), and their address."""
+
+    owner: str | None = None
+    address: str = ""
+
+    @property
+    def key(self) -> str:
+        """What per-caller caps count by: the key, or with keys off the client's address."""
+        return self.owner or f"address:{self.address}"
+
+
 @dataclass
 class Turn:
     conversation_id: str
@@ -43,6 +56,7 @@ class Turn:
     history: list[BaseMessage]
     request: dict[str, Any]
     owner: str | None = None
+    caller: str | None = None  # `Caller.key`: whose cap the answer counts against
     message_id: str = field(default_factory=new_id)  # the answer's id
     stop_reason: str = "client_disconnected"  # why the stream is cancelled, when it is
     outcome: Outcome | None = None

@@ -13,7 +13,6 @@ import csv
 import io
 import json
 import re
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -22,6 +21,7 @@ from typing import Any
 from langchain_core.documents import Document
 
 from agent_service.knowledge.decoding import decode_text
+from agent_service.knowledge.docx_reader import docx_blocks
 from agent_service.knowledge.errors import LoaderError
 
 
@@ -53,36 +53,8 @@ def _pdf(data: bytes) -> LoadedFile:
     return LoadedFile("pypdf", documents)
 
 
-# A .docx is a zip of XML: 92 KB can unpack into 10 million paragraphs and gigabytes of
-# parsed XML. Its parts may unpack to at most this much (a 500-page book is about 10 MB).
-MAX_DOCX_UNPACKED_BYTES = 50_000_000
-
-
-def _check_unpacked_size(data: bytes, limit: int) -> None:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        unpacked = sum(info.file_size for info in archive.infolist())
-    if unpacked > limit:
-        raise LoaderError(f"the file unpacks to {unpacked:,} bytes, over the limit of {limit:,}")
-
-
 def _docx(data: bytes) -> LoadedFile:
-    import docx
-    from docx.table import Table
-
-    _check_unpacked_size(data, MAX_DOCX_UNPACKED_BYTES)
-    blocks: list[str] = []
-    for block in docx.Document(io.BytesIO(data)).iter_inner_content():
-        if isinstance(block, Table):
-            blocks.extend(" | ".join(cell.text.strip() for cell in row.cells) for row in block.rows)
-            continue
-        text = block.text.strip()
-        style = block.style.name if block.style is not None else ""
-        level = style.removeprefix("Heading ")
-        if text and style.startswith("Heading ") and level.isdigit():
-            blocks.append("#" * min(int(level), 6) + " " + text)
-        elif text:
-            blocks.append(text)
-    return LoadedFile("docx", [Document("\n\n".join(blocks))], markdown=True)
+    return LoadedFile("docx", [Document("\n\n".join(docx_blocks(data)))], markdown=True)
 
 
 _HTML_BLOCKS = ["p", "div", "section", "article", "header", "footer", "blockquote", "pre", "table", "ul", "ol"]

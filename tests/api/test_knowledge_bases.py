@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import httpx
@@ -274,3 +275,37 @@ async def test_chatchat_upload_of_a_file_over_the_limit_fails_alone(make_setting
     failed = uploaded.json()["data"]["failed_files"]
     assert list(failed) == ["big.txt"] and "over the limit" in failed["big.txt"]
     assert [f["name"] for f in files] == ["small.txt"]
+
+
+def resident_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+async def test_a_docx_bomb_fails_alone_and_memory_stays_near_where_it_was(client: httpx.AsyncClient):
+    """Millions of empty paragraphs in 100 KB took the process from 247 MB to 1.64 GB."""
+    from tests.knowledge.test_loaders import docx_bomb
+
+    bomb = docx_bomb(8_000_000)  # within the unpacked-size limit: refused as it is read
+    await create(client)
+    start, peaks, uploaded_yet = resident_mb(), [0.0], threading.Event()
+
+    def sample() -> None:  # a thread: it samples whatever the service's threads are doing
+        while not uploaded_yet.wait(0.01):
+            peaks.append(resident_mb())
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    uploaded = await client.post("/knowledge_bases/appliances/files", files=[("files", ("bomb.docx", bomb))])
+    uploaded_yet.set()
+    sampler.join()
+    peak = max(peaks)
+    files = (await client.get("/knowledge_bases/appliances/files")).json()
+
+    assert uploaded.status_code == 200
+    [result] = uploaded.json()
+    assert result["status"] == "failed" and "more than 500,000 paragraphs" in result["reason"]
+    assert [f["chunk_count"] for f in files] in ([], [0])
+    assert peak - start < 200, (start, peak)

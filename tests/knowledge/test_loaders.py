@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import codecs
+import io
 import json
+import zipfile
 
 import pytest
 
@@ -104,20 +106,52 @@ def test_unreadable_files_say_why(name: str, data: bytes, reason: str):
         load_file(name, data)
 
 
-def test_a_docx_that_unpacks_into_millions_of_paragraphs_is_refused_unread():
-    """92 KB that unpacks into 10 million empty paragraphs took 1.4 GB to parse (and kept it)."""
-    import io
-    import zipfile
-
+def docx_bomb(paragraphs: int, paragraph: bytes = b"<w:p/>") -> bytes:
+    """A .docx of a few hundred KB whose body unpacks into `paragraphs` copies of `paragraph`."""
     source = make_docx([("p", "Hello.")])
     bomb = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(source)) as original, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as out:
         for item in original.infolist():
             body = original.read(item.filename)
             if item.filename == "word/document.xml":
-                body = body.replace(b"<w:body>", b"<w:body>" + b"<w:p/>" * 10_000_000)
+                body = body.replace(b"<w:body>", b"<w:body>" + paragraph * paragraphs)
             out.writestr(item, body)
-    assert len(bomb.getvalue()) < 500_000
+    return bomb.getvalue()
+
+
+def test_a_docx_that_unpacks_into_millions_of_paragraphs_is_refused_unread():
+    """92 KB that unpacks into 10 million empty paragraphs took 1.4 GB to parse (and kept it)."""
+    bomb = docx_bomb(10_000_000)
+    assert len(bomb) < 500_000
 
     with pytest.raises(LoaderError, match=r"unpacks to [\d,]+ bytes, over the limit of 50,000,000"):
-        load_file("bomb.docx", bomb.getvalue())
+        load_file("bomb.docx", bomb)
+
+
+def test_a_docx_of_millions_of_paragraphs_within_the_size_limit_is_refused_as_it_is_read():
+    bomb = docx_bomb(8_000_000)  # 48 MB unpacked: under the size limit
+
+    with pytest.raises(LoaderError, match="more than 500,000 paragraphs and table cells"):
+        load_file("bomb.docx", bomb)
+
+
+def test_docx_tables_tabs_and_breaks_are_read_in_order():
+    import docx
+
+    document = docx.Document()
+    document.add_heading("Prices", level=2)
+    table = document.add_table(rows=2, cols=2)
+    for row, cells in zip(table.rows, [("Pump", "120"), ("Seal", "4.5")], strict=True):
+        for cell, text in zip(row.cells, cells, strict=True):
+            cell.text = text
+    run = document.add_paragraph().add_run("before")
+    run.add_tab()
+    run.add_text("after")
+    run.add_break()
+    run.add_text("next line")
+    saved = io.BytesIO()
+    document.save(saved)
+
+    [loaded] = load_file("a.docx", saved.getvalue()).documents
+
+    assert loaded.page_content == "## Prices\n\nPump | 120\n\nSeal | 4.5\n\nbefore\tafter\nnext line"

@@ -3,10 +3,14 @@ real uvicorn on 127.0.0.1 and the fake upstream (no model, no network).
 
 Every operation in the schema gets requests generated from its parameters and
 body schemas; nothing here names a route, so new routes are fuzzed as they
-come. A finding is a request answered with a 5xx; a stream that broke (a body
-cut short, or a frame that is not one data-only JSON line); and, with API keys
-set, a request to a route that needs a key, sent without a valid one,
-answered with anything but 401.
+come. With `adversarial`, each generated request is sent again with its
+strings replaced by inputs that once froze or exhausted the service (a reply
+that sent the parser into cubic time, round() to ten million digits, SQL that
+allocates a gigabyte, ...). A finding is a request answered with a 5xx; a
+stream that broke (a body cut short, or a frame that is not one data-only
+JSON line); a request that cost the service over MAX_CPU_SECONDS of CPU;
+and, with API keys set, a request to a route that needs a key, sent without
+a valid one, answered with anything but 401.
 
 Used by tests/test_fuzz.py (a bounded run in `make test`) and bench/fuzz.py
 (runs of any length).
@@ -15,6 +19,8 @@ Used by tests/test_fuzz.py (a bounded run in `make test`) and bench/fuzz.py
 from __future__ import annotations
 
 import json
+import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,6 +43,20 @@ from tests.threaded_server import ThreadedServer
 REPO = Path(__file__).resolve().parent.parent
 API_KEY = "sk-fuzz"
 REQUEST_TIMEOUT = 60  # seconds; a request that takes longer is a finding too
+MAX_CPU_SECONDS = 2.0  # the service's CPU for one request, all its threads together
+# Strings that once froze or exhausted the whole process, and their kin.
+ADVERSARIAL = [
+    "Action" + " " * 20_000 + "x",
+    "\n{" * 4_000,
+    " " * 100_000,
+    "round(1, -10**7)",
+    "9" * 5_000 + "**" + "9" * 5_000,
+    "SELECT length(zeroblob(1000000000) || zeroblob(0))",
+    "SELECT printf('%.*c', 1000000000, 'x')",
+    "Action: calculator\nAction Input: " + "[" * 50_000,
+    '{"a":' * 20_000,
+    "\u202e\x00" + "ü" * 50_000,
+]
 
 
 def fuzz_settings(data: Path, upstream: FakeOpenAI, *, api_keys: list[str]) -> Settings:
@@ -81,6 +101,7 @@ class Finding:
 class Report:
     requests: int = 0
     findings: list[Finding] = field(default_factory=list)
+    most_cpu: tuple[float, str] = (0.0, "")  # seconds, and the request that took them
 
     def problems(self) -> set[tuple[str, str]]:
         return {(f.operation, f.problem.split(":")[0]) for f in self.findings}
@@ -102,13 +123,40 @@ def _stream_problem(body: str) -> str | None:
 
 def _problem(response: Any, *, must_be_401: bool) -> str | None:
     """What is wrong with a response (schemathesis's: headers map to lists), if anything."""
-    if must_be_401 and response.status_code != 401:
+    # Refused before any route runs: uvicorn's answer to a malformed request, or the body limit's.
+    refused_unread = response.status_code == 413 or response.text == "Invalid HTTP request received."
+    if must_be_401 and response.status_code != 401 and not refused_unread:
         return f"not 401 without a valid key: {response.status_code} {response.text[:200]}"
     if response.status_code >= 500:
         return f"server error {response.status_code}: {response.text[:300]}"
     if (response.headers.get("content-type") or [""])[0].startswith("text/event-stream"):
         return _stream_problem(response.text)
     return None
+
+
+def service_cpu_seconds(caller: int) -> float:
+    """CPU time of this process's threads but `caller` (the fuzzer's): the service's, served in-process."""
+    ticks = 0
+    for task in os.scandir("/proc/self/task"):
+        if int(task.name) == caller:
+            continue
+        try:
+            fields = Path(task.path, "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def with_strings(value: Any, text: str) -> Any:
+    """`value` with every string in it (keys aside) replaced by `text`."""
+    if isinstance(value, str):
+        return text
+    if isinstance(value, dict):
+        return {key: with_strings(item, text) for key, item in value.items()}
+    if isinstance(value, list):
+        return [with_strings(item, text) for item in value]
+    return value
 
 
 def fuzz(
@@ -119,13 +167,16 @@ def fuzz(
     rounds_until: float | None = None,
     with_key: str | None = None,
     keys_required: bool = False,
+    adversarial: bool = False,
     random_seed: int = 0,
 ) -> Report:
     """Send `examples` generated requests per operation (one round), or rounds with new
     seeds until the clock reaches `rounds_until`.
 
     `keys_required`: every request goes without a valid key (none, or a wrong one)
-    and each route that declares a security scheme must answer 401.
+    and each route that declares a security scheme must answer 401. `adversarial`:
+    each request is sent again with its body's and query's strings replaced by one
+    of ADVERSARIAL.
     """
     schema = schemathesis.openapi.from_dict(openapi)
     schema.config.update(base_url=base_url)
@@ -135,7 +186,7 @@ def fuzz(
     round_seed = random_seed
     while True:
         for operation in operations:
-            _fuzz_operation(operation, session, report, examples, round_seed, with_key, keys_required)
+            _fuzz_operation(operation, session, report, examples, round_seed, with_key, keys_required, adversarial)
         round_seed += 1
         if rounds_until is None or time.monotonic() >= rounds_until:
             return report
@@ -149,9 +200,11 @@ def _fuzz_operation(
     round_seed: int,
     with_key: str | None,
     keys_required: bool,
+    adversarial: bool,
 ) -> None:
     secured = bool(operation.definition.raw.get("security"))
     name = f"{operation.method.upper()} {operation.path}"
+    fuzzer = threading.get_native_id()
 
     @seed(round_seed)
     @settings(
@@ -169,12 +222,26 @@ def _fuzz_operation(
             # No key, or a wrong one: never one the generator made up.
             case.headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
             headers = {"Authorization": "Bearer not-the-key"} if report.requests % 2 else {}
+        check(case, headers)
+        if adversarial:
+            text = ADVERSARIAL[report.requests % len(ADVERSARIAL)]
+            case.body = with_strings(case.body, text) if isinstance(case.body, dict | list | str) else case.body
+            case.query = with_strings(case.query, text) if case.query else case.query
+            check(case, headers)
+
+    def check(case: Any, headers: dict[str, str]) -> None:
         report.requests += 1
+        spent = service_cpu_seconds(fuzzer)
         try:
             response = case.call(session=session, headers=headers, timeout=REQUEST_TIMEOUT)
             problem = _problem(response, must_be_401=keys_required and secured)
         except requests.RequestException as exc:
             problem = f"broken response: {type(exc).__name__}: {exc}"
+        cpu = service_cpu_seconds(fuzzer) - spent
+        if cpu > report.most_cpu[0]:
+            report.most_cpu = (cpu, _describe(case))
+        if not problem and cpu > MAX_CPU_SECONDS:
+            problem = f"too much CPU: {cpu:.1f} s for one request"
         if problem:
             report.findings.append(Finding(name, problem, _describe(case)))
 

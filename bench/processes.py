@@ -70,11 +70,11 @@ def start_service(
     OpenAI-compatible `upstream_url`; ready when this returns."""
     env = {
         **os.environ,
-        **settings,
         "PYTHONPATH": str(checkout),
         "AGENT_SERVICE_DATA_DIR": data_dir,
         "AGENT_SERVICE_PROMPTS_DIR": str(REPO / "prompts"),
         "AGENT_SERVICE_MODELS": json.dumps({"bench": {"provider": "openai", "base_url": f"{upstream_url}/v1"}}),
+        **settings,
     }
     service = subprocess.Popen(
         [sys.executable, "-m", "agent_service.cli", "serve", "--port", str(port)],

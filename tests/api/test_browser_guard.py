@@ -99,3 +99,41 @@ def test_a_cross_site_fetch_without_an_origin_and_a_text_plain_body_are_refused(
     assert cross_site.status_code == 403 and text_plain.status_code == 415
     assert "send JSON" in text_plain.json()["msg"]
     assert same_origin.status_code == 200 and [kb["name"] for kb in same_origin.json()] == ["victim"]
+
+
+def state_changing_routes(app) -> list[tuple[str, str]]:
+    """Every route that changes something: the schema's POST/PUT/PATCH/DELETE, and /mcp."""
+    paths = app.openapi()["paths"]
+    found = [
+        (method.upper(), path.replace("{", "").replace("}", ""))  # a path parameter's name as its value
+        for path, operations in paths.items()
+        for method in operations
+        if method.upper() in ("POST", "PUT", "PATCH", "DELETE")
+    ]
+    return [*found, ("POST", "/mcp")]
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        ({"Origin": "https://evil.example"}, {"json": {"name": "x"}}),
+        ({"Sec-Fetch-Site": "cross-site"}, {"json": {"name": "x"}}),
+        ({"Origin": "https://evil.example"}, {"data": {"name": "x"}}),  # a form
+        ({"Sec-Fetch-Site": "same-site"}, {"files": [("files", ("x.txt", b"poison"))]}),
+        ({"Origin": "null"}, {"content": b"x", "headers": {"content-type": "text/plain"}}),
+    ],
+    ids=["origin-json", "fetch-site-json", "origin-form", "same-site-multipart", "null-text-plain"],
+)
+def test_every_state_changing_route_refuses_a_cross_site_request(served, headers, body):
+    app, url = served
+    routes = state_changing_routes(app)
+    assert len(routes) > 25
+
+    answered = {}
+    for method, path in routes:
+        extra = dict(body)
+        sent_headers = headers | extra.pop("headers", {})
+        answered[f"{method} {path}"] = httpx.request(method, f"{url}{path}", headers=sent_headers, **extra).status_code
+
+    assert set(answered.values()) == {403}, {route: code for route, code in answered.items() if code != 403}
+    assert bases(url) == []

@@ -36,8 +36,13 @@ def stores() -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture
-def replicas(tmp_path: Path, upstream: FakeOpenAI, stores: dict[str, str]) -> Iterator[tuple[Service, Service]]:
-    env = {**stores, "AGENT_SERVICE_REPLICA_TIMEOUT": "1.5"}
+def replicas(
+    request, tmp_path: Path, upstream: FakeOpenAI, stores: dict[str, str]
+) -> Iterator[tuple[Service, Service]]:
+    # Short, so a dead replica is noticed quickly; a test under heavy load asks for longer
+    # (`@pytest.mark.parametrize("replicas", [seconds], indirect=True)`): a busy replica is not a dead one.
+    timeout = getattr(request, "param", 1.5)
+    env = {**stores, "AGENT_SERVICE_REPLICA_TIMEOUT": str(timeout)}
     a = Service(tmp_path, upstream, **env).start()
     b = Service(tmp_path, upstream, **env).start()
     yield a, b
@@ -139,6 +144,7 @@ def test_a_replica_killed_mid_answer_is_noticed_by_the_other(replicas, upstream:
     assert (replay[-1]["type"], replay[-1]["status"], replay[-1]["reason"]) == ("done", "interrupted", "server_crash")
 
 
+@pytest.mark.parametrize("replicas", [10.0], indirect=True)
 def test_two_replicas_share_64_concurrent_streams(replicas, upstream: FakeOpenAI):
     a, b = replicas
     upstream.default = Reply(text=" ".join(f"t{n}" for n in range(20)), delay=0.01)
@@ -157,5 +163,7 @@ def test_two_replicas_share_64_concurrent_streams(replicas, upstream: FakeOpenAI
     for reader in readers:
         first = reader.received()[0]
         messages = httpx.get(f"{b.url}/conversations/{first['conversation_id']}/messages").json()
-        assert [(m["role"], m["status"]) for m in messages] == [("user", "complete"), ("assistant", "complete")]
+        assert [(m["role"], m["status"]) for m in messages] == [("user", "complete"), ("assistant", "complete")], (
+            messages
+        )
         assert messages[1]["content"] == text_of(reader.received())

@@ -4,7 +4,7 @@ completions (`GET /v1/chat/completions/{id}`, resumable with
 
 A request becomes the matching Chatchat-route request and runs the same turn
 (`runs.start`): the same persistence, memory, agent and knowledge bases; only
-the answer's shape differs (`streaming.openai_chunks`). `{id}` is the
+the answer's shape differs (`protocols.openai.chunks`). `{id}` is the
 completion's `chatcmpl-…` id. Errors come in OpenAI's shape (`api.errors`).
 """
 
@@ -22,7 +22,6 @@ from sse_starlette import ServerSentEvent
 from agent_service.agents.tool_registry import UnknownToolError
 from agent_service.api.deps import CallerDep, OwnerDep, ServicesDep
 from agent_service.api.errors import openai_error
-from agent_service.api.openai_schemas import ChatCompletionRequest
 from agent_service.api.schemas import (
     MAX_HISTORY_LEN,
     AgentChatRequest,
@@ -33,11 +32,12 @@ from agent_service.api.schemas import (
 from agent_service.db import answers
 from agent_service.errors import NotFoundError, ServiceError
 from agent_service.knowledge.errors import KnowledgeBaseNotFoundError
+from agent_service.protocols.openai.chunks import ChunkStream, fold
+from agent_service.protocols.openai.requests import ChatCompletionRequest
 from agent_service.runs.replay import FoundAnswer, find_answer
 from agent_service.runs.start import ChatRun, start_agent_chat, start_knowledge_base_chat, start_llm_chat
 from agent_service.runs.turn import Caller
 from agent_service.services import Services
-from agent_service.streaming.openai_chunks import ChunkStream, fold
 from agent_service.streaming.responses import collect, sse_response
 
 router = APIRouter(prefix="/v1", tags=["openai"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent_service.streaming.openai_chunks import AgentTextSplitter
+from agent_service.protocols.openai.chunks import AgentTextSplitter
 
 
 def run(splitter: AgentTextSplitter, steps: list[list[str]], final: str) -> tuple[str, str]:

@@ -145,7 +145,13 @@ class FakeOpenAI:
                     await asyncio.sleep(reply.delay)
                 yield frame({"content": piece})
             for index, call in enumerate(_tool_calls(reply.tool_calls or [])):
-                yield frame({"tool_calls": [{"index": index, **call}]})
+                # As OpenAI streams a call: id and name first, then the arguments in fragments.
+                arguments = call["function"]["arguments"]
+                opening = {**call, "function": {"name": call["function"]["name"], "arguments": ""}}
+                yield frame({"tool_calls": [{"index": index, **opening}]})
+                for start in range(0, len(arguments), 8):
+                    fragment = {"index": index, "function": {"arguments": arguments[start : start + 8]}}
+                    yield frame({"tool_calls": [fragment]})
             yield frame({}, _finish(reply))
             if include_usage:
                 yield frame({}, usage=_usage({}, reply.text))

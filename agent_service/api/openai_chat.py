@@ -35,7 +35,7 @@ from agent_service.knowledge.errors import KnowledgeBaseNotFoundError
 from agent_service.protocols.openai.chunks import ChunkStream, fold
 from agent_service.protocols.openai.requests import ChatCompletionRequest
 from agent_service.runs.replay import FoundAnswer, find_answer
-from agent_service.runs.start import ChatRun, start_agent_chat, start_knowledge_base_chat, start_llm_chat
+from agent_service.runs.start import ChatRun, start_agent_chat, start_completion, start_knowledge_base_chat
 from agent_service.runs.turn import Caller
 from agent_service.services import Services
 from agent_service.streaming.responses import collect, sse_response
@@ -114,7 +114,14 @@ async def _start(services: Services, body: ChatCompletionRequest, caller: Caller
             return await start_agent_chat(
                 services, _request(AgentChatRequest, body, tools=body.tool_names), caller=caller
             )
-        return await start_llm_chat(services, _request(ChatRequest, body), caller=caller)
+        return await start_completion(
+            services,
+            _request(ChatRequest, body),
+            caller=caller,
+            messages_for=body.model_messages,
+            tools=body.client_tools(),
+            options=body.model_options(),
+        )
     # The turn starts refusing before it writes anything; here the refusals name OpenAI's parameter.
     except KnowledgeBaseNotFoundError as exc:
         raise NotFoundError(str(exc), code="invalid_chat_param", param="chat_param") from None

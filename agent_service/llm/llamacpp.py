@@ -50,6 +50,23 @@ def _message(message: BaseMessage) -> dict[str, Any]:
     return item
 
 
+def _sampling(options: dict[str, Any]) -> dict[str, Any]:
+    """A request's OpenAI options as llama.cpp takes them: a JSON schema becomes a grammar there,
+    so structured output holds offline too. (`user`, `reasoning_effort`: nothing to do locally.)"""
+    params: dict[str, Any] = {
+        name: options[name] for name in ("seed", "presence_penalty", "frequency_penalty") if name in options
+    }
+    if options.get("logit_bias"):
+        params["logit_bias"] = {int(token): bias for token, bias in options["logit_bias"].items()}
+    response_format = options.get("response_format") or {}
+    if response_format.get("type") == "json_object":
+        params["response_format"] = {"type": "json_object"}
+    elif response_format.get("type") == "json_schema":
+        schema = (response_format.get("json_schema") or {}).get("schema")
+        params["response_format"] = {"type": "json_object", **({"schema": schema} if schema else {})}
+    return params
+
+
 class LlamaCppChatModel(BaseChatModel):
     """A chat model over llama.cpp's chat-completion API (the GGUF's own chat template).
 
@@ -80,9 +97,12 @@ class LlamaCppChatModel(BaseChatModel):
     def bind_tools(
         self, tools: Sequence[dict[str, Any] | type | Callable | BaseTool], *, tool_choice: Any = None, **kwargs: Any
     ) -> Runnable[LanguageModelInput, AIMessage]:
-        return self.bind(tools=[convert_to_openai_tool(tool) for tool in tools], **kwargs)
+        choice = {"tool_choice": tool_choice} if tool_choice is not None else {}  # "none": no tools offered
+        return self.bind(tools=[convert_to_openai_tool(tool) for tool in tools], **choice, **kwargs)
 
-    def _completion(self, messages: list[BaseMessage], stop: list[str] | None, tools: list[dict] | None) -> Iterator:
+    def _completion(
+        self, messages: list[BaseMessage], stop: list[str] | None, tools: list[dict] | None, options: dict[str, Any]
+    ) -> Iterator:
         return self.worker.complete(
             model={
                 "path": self.model_path,
@@ -101,6 +121,7 @@ class LlamaCppChatModel(BaseChatModel):
                 "max_tokens": self.max_tokens or self.default_max_tokens,
                 "stop": [*(self.stop or []), *(stop or [])] or None,
                 **({"tools": tools} if tools else {}),
+                **_sampling(options),
             },
         )
 
@@ -111,9 +132,9 @@ class LlamaCppChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        tools = kwargs.get("tools")
+        tools = kwargs.get("tools") if kwargs.get("tool_choice") != "none" else None
         tool_names = {tool["function"]["name"] for tool in tools or ()}
-        parts = self._completion(messages, stop, tools)
+        parts = self._completion(messages, stop, tools, kwargs)
         text, held, finish, sent = "", "", None, False  # held: the start of an answer that may be a tool call
 
         def chunk(content: str, **fields: Any) -> ChatGenerationChunk:

@@ -10,13 +10,21 @@ from contextlib import aclosing
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.utils import count_tokens_approximately
+from langchain_core.runnables import Runnable
 
 from agent_service import metrics
 from agent_service.llm.worker_client import ModelCrashError
 from agent_service.runs.turn import Turn
-from agent_service.streaming.events import DoneEvent, ErrorEvent, MetadataEvent, StreamEvent, TokenEvent
+from agent_service.streaming.events import (
+    DoneEvent,
+    ErrorEvent,
+    MetadataEvent,
+    StreamEvent,
+    TokenEvent,
+    ToolCallEvent,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,12 +53,14 @@ def estimate_usage(prompt: list[BaseMessage], answer: str) -> dict[str, Any]:
 async def stream_answer(
     *,
     turn: Turn,
-    model: BaseChatModel,
+    model: BaseChatModel | Runnable,
     messages: list[BaseMessage],
     first_events: Iterable[StreamEvent] = (),
     extra_meta: dict[str, Any] | None = None,
 ) -> AsyncIterator[StreamEvent]:
-    """metadata, [first_events], token..., [error], done; the outcome is on the turn before `done`."""
+    """metadata, [first_events], token..., [tool_call...], [error], done; the outcome is on the
+    turn before `done`. Tool calls come from a model given the client's tools (`/v1`): the
+    client runs them, and they are kept in the answer's metadata (`tool_calls`, OpenAI's shape)."""
     ids = turn.ids
     yield MetadataEvent(**ids, model=turn.model_name, user_message_id=turn.user_message_id)
     for event in first_events:
@@ -59,6 +69,7 @@ async def stream_answer(
     parts: list[str] = []
     usage: dict[str, Any] | None = None
     finish_reason: str | None = None
+    calls: AIMessageChunk | None = None  # the tool-call chunks, merged by index
 
     def summary(status: str, **extra: Any) -> dict[str, Any]:
         return {
@@ -66,6 +77,7 @@ async def stream_answer(
             "finish_reason": finish_reason,
             "usage": usage,
             "response": {"chars": sum(map(len, parts)), "chunks": len(parts), "status": status},
+            **({"tool_calls": _openai_calls(calls)} if calls else {}),
             **extra,
         }
 
@@ -80,6 +92,9 @@ async def stream_answer(
                 if text:
                     parts.append(text)
                     yield TokenEvent(**ids, text=text)
+                if getattr(chunk, "tool_call_chunks", None):
+                    piece = AIMessageChunk(content="", tool_call_chunks=chunk.tool_call_chunks)
+                    calls = piece if calls is None else calls + piece
                 if chunk.usage_metadata:
                     usage = dict(chunk.usage_metadata)
                 finish_reason = chunk.response_metadata.get("finish_reason") or finish_reason
@@ -107,7 +122,21 @@ async def stream_answer(
     usage = usage or estimate_usage(messages, "".join(parts))
     status = "partial" if finish_reason == "length" else "complete"
     turn.finish(content="".join(parts), status=status, meta=summary(status))
+    for index, call in enumerate(_openai_calls(calls) if calls else []):
+        yield ToolCallEvent(**ids, index=index, id=call["id"], **call["function"])
     yield DoneEvent(**ids, finish_reason=finish_reason or "stop", status=status, usage=usage)
+
+
+def _openai_calls(merged: AIMessageChunk) -> list[dict[str, Any]]:
+    """The tool calls of a model's answer in OpenAI's shape, arguments as the JSON text the model wrote."""
+    return [
+        {
+            "id": chunk.get("id") or f"call_{index}",
+            "type": "function",
+            "function": {"name": chunk.get("name") or "", "arguments": chunk.get("args") or "{}"},
+        }
+        for index, chunk in enumerate(merged.tool_call_chunks)
+    ]
 
 
 async def stream_fixed_answer(

@@ -9,12 +9,13 @@ connection that asked for it follows.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import SystemMessage
+from langchain_core.messages import BaseMessage, SystemMessage
+from langchain_core.runnables import Runnable
 
 from agent_service.agents.executor import build_executor
 from agent_service.api.schemas import AgentChatRequest, ChatRequest, ChatRequestBase, KnowledgeBaseChatRequest
@@ -113,6 +114,35 @@ async def start_llm_chat(services: Services, body: ChatRequest, *, caller: Calle
         max_tokens=body.max_tokens,
         system=body.system,
     )
+    return _run(services, body, turn, stream_answer(turn=turn, model=model, messages=messages))
+
+
+async def start_completion(
+    services: Services,
+    body: ChatRequest,
+    *,
+    caller: Caller,
+    messages_for: Callable[[list[BaseMessage]], list[BaseMessage]],
+    tools: list[dict[str, Any]],
+    options: dict[str, Any],
+) -> ChatRun:
+    """A plain chat whose messages the client gives as they are (OpenAI's chat completions):
+    `messages_for` makes them from the stored history (trimmed to fit); the client's `tools`
+    and the `options` (tool choice, response format, sampling) go to the model, and the tool
+    calls it makes come back for the client to run."""
+    model_name = services.models.resolve(body.model_name)
+    model_config = services.models.config(model_name)
+    model: Runnable = request_model(services, body, model_name)
+    options = dict(options)
+    if tools:
+        choice = {"tool_choice": options.pop("tool_choice")} if "tool_choice" in options else {}
+        model = model.bind_tools(tools, **choice)  # type: ignore[attr-defined]
+    if options:
+        model = model.bind(**options)
+
+    turn = await start_turn(services, body, chat_type="llm_chat", model_name=model_name, caller=caller)
+    budget = history_budget(context_window=model_config.context_window, max_tokens=body.max_tokens, prompt=body.query)
+    messages = messages_for(fit_history(turn.history, budget))
     return _run(services, body, turn, stream_answer(turn=turn, model=model, messages=messages))
 
 

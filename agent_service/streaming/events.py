@@ -11,7 +11,7 @@ Wire protocol (all chat routes):
   Keep-alive pings are comments, `: ping - <time>`, also their own chunk.
 - The JSON names its kind in `type` and its place in `seq`: 0 for
   `metadata`, +1 per event. Kinds: metadata, token, tool_start,
-  tool_approval, tool_end, tool_error, docs, final_answer, error, done. Every event carries
+  tool_approval, tool_end, tool_error, tool_call, docs, final_answer, error, done. Every event carries
   `conversation_id` and `message_id`; a stream starts with `metadata` and
   ends with `done` (`status`, and `reason` for an interrupted answer), an
   `error` event coming before `done` when one happens.
@@ -78,6 +78,16 @@ class ToolErrorEvent(StreamEvent):
     elapsed_ms: float | None = None
 
 
+class ToolCallEvent(StreamEvent):
+    """The model asks the client to call one of the client's tools (`/v1` with `tools`); the service does not run it."""
+
+    type: Literal["tool_call"] = "tool_call"
+    index: int
+    id: str
+    name: str
+    arguments: str  # JSON text, as the model wrote it
+
+
 class DocsEvent(StreamEvent):
     type: Literal["docs"] = "docs"
     sources: list[dict[str, Any]]
@@ -108,6 +118,7 @@ Event = Annotated[
     | ToolApprovalEvent
     | ToolEndEvent
     | ToolErrorEvent
+    | ToolCallEvent
     | DocsEvent
     | FinalAnswerEvent
     | ErrorEvent

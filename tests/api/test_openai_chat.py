@@ -295,7 +295,8 @@ async def test_agent_non_stream_carries_the_trace_on_the_message(client, upstrea
         ({"model": "nope"}, 404, "invalid_model", "model"),
         ({"messages": []}, 400, "invalid_messages", "messages"),
         ({"messages": None}, 400, "invalid_messages", "messages"),
-        ({"messages": [{"role": "assistant", "content": "hi"}]}, 400, "invalid_messages", "messages"),
+        ({"messages": [{"role": "system", "content": "hi"}]}, 400, "invalid_messages", "messages"),
+        ({"messages": [{"role": "tool", "content": "4"}]}, 400, "invalid_messages", "messages"),
         ({"messages": [{"role": "user", "content": "   "}]}, 400, "invalid_messages", "messages"),
         ({"chat_mode": "chat_magic"}, 400, "invalid_chat_mode", "chat_mode"),
         ({"chat_mode": "chat_knowledge"}, 400, "invalid_chat_param", "chat_param"),
@@ -307,7 +308,21 @@ async def test_agent_non_stream_carries_the_trace_on_the_message(client, upstrea
         ({"n": 2}, 400, "invalid_value", "n"),
         ({"stop": ["a", "b", "c", "d", "e"]}, 400, "invalid_value", "stop"),
         ({"conversation_id": "not an id!"}, 400, "invalid_conversation_id", "conversation_id"),
-        ({"tools": [{"type": "function", "function": {"name": "f"}}]}, 400, "invalid_value", "tools"),
+        (
+            {"chat_mode": "chat_agent", "tools": [{"type": "function", "function": {"name": "f"}}]},
+            400,
+            "unsupported_parameter",
+            "tools",
+        ),
+        (
+            {"tools": [{"type": "function", "function": {"name": "not a name"}}]},
+            400,
+            "invalid_value",
+            "tools.0.function.name",
+        ),
+        ({"logprobs": True}, 400, "unsupported_parameter", "logprobs"),
+        ({"modalities": ["text", "audio"]}, 400, "unsupported_parameter", "modalities"),
+        ({"response_format": {"type": "json_schema"}}, 400, "invalid_value", "response_format"),
     ],
 )
 async def test_bad_requests_get_openai_errors_and_write_nothing(served, rows: Rows, body, status, code, param):

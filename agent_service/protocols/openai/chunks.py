@@ -18,8 +18,11 @@ ignore:
 - a failed stream: a chunk with OpenAI's `error` object, then `[DONE]`;
 - an interrupted answer: `status` and `reason` on its finishing chunk.
 
-The tool calls were made by the service, not asked of the client: the
-finish reason stays `stop` (or `length`).
+The agent's tool calls were made by the service, not asked of the client:
+the finish reason stays `stop` (or `length`). A model given the client's own
+tools (`tools` on a plain chat) asks the client to call them: those calls
+are standard `tool_calls`, each whole in one delta, with `finish_reason:
+"tool_calls"`.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from agent_service.streaming.events import (
     StreamEvent,
     TokenEvent,
     ToolApprovalEvent,
+    ToolCallEvent,
     ToolEndEvent,
     ToolErrorEvent,
     ToolStartEvent,
@@ -47,7 +51,14 @@ from agent_service.streaming.events import (
 FINAL_ANSWER_MARKER = "Final Answer:"  # where a text ReAct step's answer starts
 
 # Our finish reasons in OpenAI's words; an agent out of steps ran out of length.
-FINISH_REASONS = {"stop": "stop", "length": "length", "max_iterations": "length", "error": "stop"}
+FINISH_REASONS = {
+    "stop": "stop",
+    "length": "length",
+    "max_iterations": "length",
+    "error": "stop",
+    "tool_calls": "tool_calls",
+    "content_filter": "content_filter",
+}
 
 
 def openai_usage(usage: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -180,6 +191,13 @@ class ChunkStream:
                 *self._text(self.splitter.flush()),
                 self.chunk({"tool_calls": [{**call, "function": {"name": event.tool, "arguments": arguments}}]}),
             ]
+        if isinstance(event, ToolCallEvent):
+            function = {"name": event.name, "arguments": event.arguments}
+            return [
+                self.chunk(
+                    {"tool_calls": [{"index": event.index, "id": event.id, "type": "function", "function": function}]}
+                )
+            ]
         if isinstance(event, ToolApprovalEvent):
             return [self.chunk({}, tool_approval={"id": event.run_id, "status": "pending"})]
         if isinstance(event, ToolEndEvent | ToolErrorEvent):
@@ -237,7 +255,9 @@ def fold(chunks: list[dict[str, Any]]) -> dict[str, Any]:
     if reasoning:
         message["reasoning_content"] = reasoning
     if calls:
-        message["tool_calls"], message["tool_results"] = calls, results
+        message["tool_calls"] = calls
+    if results:
+        message["tool_results"] = results
     if sources := next((chunk["sources"] for chunk in chunks if "sources" in chunk), None):
         message["sources"] = sources
     choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}

@@ -187,8 +187,8 @@ async def test_openai_chunks_say_a_call_is_pending(approval_app, upstream, live_
                     message_id = chunks[-1]["message_id"]
                     await http.post(f"/chat/messages/{message_id}/tool_calls/{pending['id']}/approve")
 
-    calls = [c for c in chunks if c.get("choices") and c["choices"][0]["delta"].get("tool_calls")]
-    assert calls and pending == {"id": calls[0]["choices"][0]["delta"]["tool_calls"][0]["id"], "status": "pending"}
+    calls = [c for c in chunks if "server_tool_call" in c]
+    assert calls and pending == {"id": calls[0]["server_tool_call"]["id"], "status": "pending"}
     assert chunks.index(calls[0]) < next(i for i, c in enumerate(chunks) if "tool_approval" in c)
     assert any(c.get("tool_result", {}).get("output") == "deleted /tmp/report.txt" for c in chunks)
 

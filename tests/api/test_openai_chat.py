@@ -231,24 +231,22 @@ async def test_agent_stream_shows_each_tool_call_and_its_result(client, upstream
         client, model="native", messages=[{"role": "user", "content": "3*3?"}], extra_body={"chat_mode": "chat_agent"}
     )
 
-    calls = [c for c in chunks if c.choices and c.choices[0].delta.tool_calls]
-    [call] = calls[0].choices[0].delta.tool_calls
-    assert (call.type, call.function.name, json.loads(call.function.arguments)) == (
-        "function",
-        "calculator",
-        {"expression": "3*3"},
-    )
+    # The service ran the tool: no standard tool_calls, which a client would try to run itself.
+    assert not [c for c in chunks if c.choices and c.choices[0].delta.tool_calls]
+    [call_chunk] = [c for c in chunks if getattr(c, "server_tool_call", None)]
+    call = call_chunk.server_tool_call
+    assert (call["name"], json.loads(call["arguments"])) == ("calculator", {"expression": "3*3"})
     [result_chunk] = [c for c in chunks if getattr(c, "tool_result", None)]
     result = result_chunk.tool_result
-    assert (result["id"], result["output"], result["is_error"]) == (call.id, "9", False)
+    assert (result["id"], result["output"], result["is_error"]) == (call["id"], "9", False)
     assert result["elapsed_ms"] >= 0
-    assert chunks.index(calls[0]) < chunks.index(result_chunk)
+    assert chunks.index(call_chunk) < chunks.index(result_chunk)
     assert text_of(chunks) == "It is 9."
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
 
     answer = rows.messages()[-1]
     [stored] = rows.tool_calls(answer.id)
-    assert (stored.run_id, stored.tool, stored.output) == (call.id, "calculator", "9")
+    assert (stored.run_id, stored.tool, stored.output) == (call["id"], "calculator", "9")
     assert answer.content == "It is 9."
 
 
@@ -278,11 +276,13 @@ async def test_agent_non_stream_carries_the_trace_on_the_message(client, upstrea
 
     message = completion.choices[0].message
     assert message.content == "2**10 + 3 is 1027."
-    [call] = message.tool_calls
-    assert call.function.name == "calculator"
+    assert message.tool_calls is None  # the service ran them: see server_tool_calls
+    [call] = message.server_tool_calls
+    assert call["name"] == "calculator"
     assert message.tool_results == [
-        {"id": call.id, "output": "1027", "is_error": False, "elapsed_ms": message.tool_results[0]["elapsed_ms"]}
+        {"id": call["id"], "output": "1027", "is_error": False, "elapsed_ms": message.tool_results[0]["elapsed_ms"]}
     ]
+    assert completion.choices[0].finish_reason == "stop"
     assert completion.usage.total_tokens > 0
 
 

@@ -2,27 +2,26 @@
 chunks folded into one `chat.completion`.
 
 Standard fields carry what a standard client understands: the answer in
-`delta.content`, each tool call the agent made in `delta.tool_calls` (id =
-the tool run's id), `finish_reason`, `usage`. Extensions, which such clients
-ignore:
+`delta.content`, the tool calls a model asks the *client* to run (the
+client's `tools` on a plain chat) in `delta.tool_calls`, each whole in one
+delta, with `finish_reason: "tool_calls"`; `finish_reason`, `usage`.
+Extensions, which such clients ignore:
 - every chunk: `conversation_id`, `message_id` (the answer's, for feedback)
   and `seq`, the number of the event it renders: every event renders at
   least one chunk (an empty `delta` when it has nothing to say in OpenAI's
   terms), so `seq` runs 0..n with no gaps, and a stream resumes after any
   `seq` it has seen (`GET /v1/chat/completions/{id}?stream=true&after=N`);
 - first chunk of a knowledge-base answer: `sources` (numbered as cited);
-- agent turns: `tool_approval` ({id, status: "pending"}) on the chunk after
-  a call that waits for a person's approval, `tool_result` ({id, output,
-  is_error, elapsed_ms}) on the chunk after each call, and the agent's own reasoning (text ReAct steps,
-  GLM3 tool turns) in `delta.reasoning_content`;
+- agent turns: `server_tool_call` ({id, name, arguments}) on the chunk of
+  each call the service's own agent makes, `tool_approval` ({id, status:
+  "pending"}) on the chunk after a call that waits for a person's approval,
+  `tool_result` ({id, output, is_error, elapsed_ms}) on the chunk after each
+  call, and the agent's own reasoning (text ReAct steps, GLM3 tool turns) in
+  `delta.reasoning_content`. The service ran those tools: they are never
+  standard `tool_calls` (a client would try to run them), and the finish
+  reason stays `stop` (or `length`);
 - a failed stream: a chunk with OpenAI's `error` object, then `[DONE]`;
 - an interrupted answer: `status` and `reason` on its finishing chunk.
-
-The agent's tool calls were made by the service, not asked of the client:
-the finish reason stays `stop` (or `length`). A model given the client's own
-tools (`tools` on a plain chat) asks the client to call them: those calls
-are standard `tool_calls`, each whole in one delta, with `finish_reason:
-"tool_calls"`.
 """
 
 from __future__ import annotations
@@ -151,7 +150,6 @@ class ChunkStream:
         self.include_usage = include_usage
         self.agent = False  # the metadata event says
         self.splitter = AgentTextSplitter(None)
-        self.tool_index: dict[str, int] = {}
 
     def chunk(self, delta: dict[str, Any], finish_reason: str | None = None, **extensions: Any) -> dict[str, Any]:
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
@@ -184,13 +182,9 @@ class ChunkStream:
                 return [self.chunk({"content": event.text})]
             return self._text(self.splitter.feed(event.text, event.step))
         if isinstance(event, ToolStartEvent):
-            index = self.tool_index.setdefault(event.run_id, len(self.tool_index))
             arguments = event.input if isinstance(event.input, str) else json.dumps(event.input, ensure_ascii=False)
-            call = {"index": index, "id": event.run_id, "type": "function"}
-            return [
-                *self._text(self.splitter.flush()),
-                self.chunk({"tool_calls": [{**call, "function": {"name": event.tool, "arguments": arguments}}]}),
-            ]
+            call = {"id": event.run_id, "name": event.tool, "arguments": arguments}
+            return [*self._text(self.splitter.flush()), self.chunk({}, server_tool_call=call)]
         if isinstance(event, ToolCallEvent):
             function = {"name": event.name, "arguments": event.arguments}
             return [
@@ -237,11 +231,13 @@ def fold(chunks: list[dict[str, Any]]) -> dict[str, Any]:
     """A whole `chat.completion` from its chunks (`stream: false`), extensions kept on the message."""
     first = chunks[0]
     message: dict[str, Any] = {"role": "assistant", "content": ""}
-    reasoning, calls, results = "", [], []
+    reasoning, calls, server_calls, results = "", [], [], []
     finish_reason, usage, interrupted = "stop", None, {}
     for chunk in chunks:
         if "tool_result" in chunk:
             results.append(chunk["tool_result"])
+        if "server_tool_call" in chunk:
+            server_calls.append(chunk["server_tool_call"])
         if "reason" in chunk:
             interrupted = {"status": chunk["status"], "reason": chunk["reason"]}
         if "usage" in chunk:
@@ -256,8 +252,8 @@ def fold(chunks: list[dict[str, Any]]) -> dict[str, Any]:
         message["reasoning_content"] = reasoning
     if calls:
         message["tool_calls"] = calls
-    if results:
-        message["tool_results"] = results
+    if server_calls:
+        message["server_tool_calls"], message["tool_results"] = server_calls, results
     if sources := next((chunk["sources"] for chunk in chunks if "sources" in chunk), None):
         message["sources"] = sources
     choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}

@@ -159,8 +159,11 @@ class Settings(BaseSettings):
     on_disconnect: Literal["cancel", "continue"] = "cancel"
     shutdown_grace: float = Field(10.0, ge=0)  # seconds
     # Answers that go on after their client leaves (`continue`) one caller (an API key; with keys
-    # off, everyone) may have running at once in a process.
+    # off, a client address) may have running at once in a process.
     max_live_answers_per_caller: int = Field(8, ge=1)
+    # /v1 turns that do not say `store` are kept out of the conversation list, as OpenAI keeps
+    # completions without `store` out of its list (a client's title and tag calls would flood it).
+    openai_store_default: bool = False
 
     # Agent limits.
     agent_max_iterations: int = 6

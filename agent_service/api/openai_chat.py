@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
@@ -96,6 +96,7 @@ def _request(kind: type[TurnRequest], body: ChatCompletionRequest, **fields: Any
 
 
 async def _start(services: Services, body: ChatCompletionRequest, caller: Caller, base_url: str) -> ChatRun:
+    listed = services.settings.openai_store_default if body.store is None else body.store
     try:
         if body.chat_mode == "chat_knowledge":
             if not isinstance(body.chat_param, str) or not body.chat_param.strip():
@@ -105,14 +106,14 @@ async def _start(services: Services, body: ChatCompletionRequest, caller: Caller
                     param="chat_param",
                 )
             request = _request(KnowledgeBaseChatRequest, body, knowledge_base_name=body.chat_param.strip())
-            return await start_knowledge_base_chat(services, request, caller=caller, base_url=base_url)
+            return await start_knowledge_base_chat(services, request, caller=caller, base_url=base_url, listed=listed)
         if body.chat_mode == "chat_agent":
             if body.stop:
                 raise ServiceError(
                     "stop is not supported with chat_mode chat_agent", code="invalid_value", param="stop"
                 )
             return await start_agent_chat(
-                services, _request(AgentChatRequest, body, tools=body.tool_names), caller=caller
+                services, _request(AgentChatRequest, body, tools=body.tool_names), caller=caller, listed=listed
             )
         return await start_completion(
             services,
@@ -121,6 +122,7 @@ async def _start(services: Services, body: ChatCompletionRequest, caller: Caller
             messages_for=body.model_messages,
             tools=body.client_tools(),
             options=body.model_options(),
+            listed=listed,
         )
     # The turn starts refusing before it writes anything; here the refusals name OpenAI's parameter.
     except KnowledgeBaseNotFoundError as exc:
@@ -163,6 +165,38 @@ async def chat_completions(body: ChatCompletionRequest, request: Request, servic
         body_ = openai_error(502, failed["error"]["message"], code="upstream_error")
         return JSONResponse({**body_, **run.turn.ids}, status_code=502)
     return fold(collected)
+
+
+@router.get("/chat/completions")
+async def list_chat_completions(
+    services: ServicesDep,
+    owner: OwnerDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    after: Annotated[str | None, Query(pattern=r"^chatcmpl-[A-Za-z0-9_-]{1,64}$")] = None,
+    order: Literal["asc", "desc"] = "asc",
+    model: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, Any]:
+    """The caller's stored completions (OpenAI's list): those of listed conversations (`store`),
+    finished, in the order they were made (`order`), after the completion `after`."""
+    found = await services.db.run(
+        answers.listed_answers,
+        owner=owner,
+        limit=limit + 1,  # one more tells whether there are more
+        after=after.removeprefix("chatcmpl-") if after else None,
+        newest_first=order == "desc",
+        model=model,
+    )
+    page = [
+        fold(await collect(_completion_chunks(FoundAnswer(stored.message_id, live=None, stored=stored), -1)))
+        for stored in found[:limit]
+    ]
+    return {
+        "object": "list",
+        "data": page,
+        "first_id": page[0]["id"] if page else None,
+        "last_id": page[-1]["id"] if page else None,
+        "has_more": len(found) > limit,
+    }
 
 
 CompletionId = Annotated[str, Path(pattern=r"^chatcmpl-[A-Za-z0-9_-]{1,64}$", description="`chatcmpl-<message_id>`")]

@@ -120,6 +120,10 @@ def stored_answer(*, session: Session, message_id: str, owner: str | None) -> St
     row = session.connection().execute(_STORED_ANSWER, {"message_id": message_id}).first()
     if row is None or (owner is not None and row.owner != owner):
         raise NotFoundError(f"message {message_id!r} not found")
+    return _stored(message_id, row)
+
+
+def _stored(message_id: str, row: Any) -> StoredAnswer:
     return StoredAnswer(
         message_id=message_id,
         conversation_id=row.conversation_id,
@@ -131,6 +135,33 @@ def stored_answer(*, session: Session, message_id: str, owner: str | None) -> St
         last_seq=row.last_seq,
         created_at=row.created_at,
     )
+
+
+def listed_answers(
+    *,
+    session: Session,
+    owner: str | None,
+    limit: int,
+    after: str | None = None,
+    newest_first: bool = False,
+    model: str | None = None,
+) -> list[StoredAnswer]:
+    """Finished answers of the caller's listed conversations, in the order they were made,
+    from just after the answer `after`; at most `limit`."""
+    query = (
+        select(*_STORED_ANSWER.selected_columns, _messages.c.id.label("answer_id"))
+        .join(_conversations, _conversations.c.id == _messages.c.conversation_id)
+        .where(_messages.c.role == "assistant", _conversations.c.listed, ~_IS_LIVE)
+    )
+    if owner is not None:
+        query = query.where(_conversations.c.owner == owner)
+    if model is not None:
+        query = query.where(_messages.c.model == model)
+    if after is not None:
+        mark = select(_messages.c.seq).where(_messages.c.id == after).scalar_subquery()
+        query = query.where(_messages.c.seq < mark if newest_first else _messages.c.seq > mark)
+    query = query.order_by(_messages.c.seq.desc() if newest_first else _messages.c.seq).limit(limit)
+    return [_stored(row.answer_id, row) for row in session.connection().execute(query)]
 
 
 def tool_call_approval(*, session: Session, message_id: str, run_id: str) -> str | None:

@@ -59,7 +59,7 @@ def list_conversations(
     *, session: Session, limit: int, offset: int, owner: str | None = None, title_contains: str = ""
 ) -> tuple[list[Conversation], int]:
     """Newest first; `title_contains` matches case-insensitively."""
-    query = select(Conversation)
+    query = select(Conversation).where(col(Conversation.listed))
     if owner is not None:
         query = query.where(Conversation.owner == owner)
     if title_contains:
@@ -219,6 +219,7 @@ def add_user_message(
     answer: dict[str, Any] | None = None,
     new: bool = False,
     client_id: str | None = None,
+    listed: bool = True,
 ) -> tuple[str, str]:
     """Save the user's message and create or touch its conversation, one commit.
 
@@ -226,16 +227,20 @@ def add_user_message(
     beside our id, if given), and with `new` one with that id (a client's
     own); an untitled one takes its title from the message. `answer` (its
     `id`, `model` and `replica`) adds the answer's row, `streaming`, in the
-    same commit. Returns (conversation id, message id).
+    same commit. A turn that is not `listed` keeps a new conversation out of the
+    conversation list; a listed turn lists the conversation it continues.
+    Returns (conversation id, message id).
     """
     connection, now = session.connection(), utcnow()
     touched: dict[str, Any] = {"updated_at": now}
     if not title:
         touched["title"] = title_from_query(content)
+    if listed:
+        touched["listed"] = True
     if conversation_id is None or new:
         conversation_id = conversation_id or new_id()
         new_row = {"id": conversation_id, "chat_type": chat_type, "owner": owner, "created_at": now}
-        new_row["client_id"] = client_id
+        new_row |= {"client_id": client_id, "listed": listed}
         connection.execute(_INSERT_CONVERSATION, new_row | touched)
     elif not connection.execute(_TOUCH_CONVERSATION, {"conversation_id": conversation_id} | touched).rowcount:
         raise _not_found(conversation_id)  # deleted since it was read: nothing is written

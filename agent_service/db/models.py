@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import JSON, Column, Index, Text
+from sqlalchemy import JSON, Column, Index, Text, true
 from sqlmodel import Field, SQLModel
 
 MessageStatus = Literal["streaming", "requires_action", "complete", "partial", "error", "interrupted"]
@@ -42,6 +42,8 @@ class Conversation(ConversationBase, table=True):
     # The id the client chose, when another key already held it as an id: the
     # conversation is then kept under one of ours (`crud.find_conversation`).
     client_id: str | None = Field(default=None, max_length=64)
+    # False: kept out of the conversation list (an OpenAI client's turn with `store: false`).
+    listed: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow, index=True)
 

@@ -62,7 +62,13 @@ def request_model(services: Services, body: ChatRequestBase, model_name: str) ->
 
 
 async def start_turn(
-    services: Services, body: ChatRequestBase, *, chat_type: str, model_name: str, caller: Caller
+    services: Services,
+    body: ChatRequestBase,
+    *,
+    chat_type: str,
+    model_name: str,
+    caller: Caller,
+    listed: bool = True,
 ) -> Turn:
     """Resolve the conversation and its history, save the user's message and the answer's row."""
     if services.runs.draining:
@@ -87,6 +93,7 @@ async def start_turn(
         request=body.model_dump(mode="json", exclude_none=True),
         owner=caller.owner,
         replica=services.runs.replica,
+        listed=listed,
     )
     turn.caller = caller.key
     return turn
@@ -125,6 +132,7 @@ async def start_completion(
     messages_for: Callable[[list[BaseMessage]], list[BaseMessage]],
     tools: list[dict[str, Any]],
     options: dict[str, Any],
+    listed: bool = True,
 ) -> ChatRun:
     """A plain chat whose messages the client gives as they are (OpenAI's chat completions):
     `messages_for` makes them from the stored history (trimmed to fit); the client's `tools`
@@ -140,13 +148,15 @@ async def start_completion(
     if options:
         model = model.bind(**options)
 
-    turn = await start_turn(services, body, chat_type="llm_chat", model_name=model_name, caller=caller)
+    turn = await start_turn(services, body, chat_type="llm_chat", model_name=model_name, caller=caller, listed=listed)
     budget = history_budget(context_window=model_config.context_window, max_tokens=body.max_tokens, prompt=body.query)
     messages = messages_for(fit_history(turn.history, budget))
     return _run(services, body, turn, stream_answer(turn=turn, model=model, messages=messages))
 
 
-async def start_agent_chat(services: Services, body: AgentChatRequest, *, caller: Caller) -> ChatRun:
+async def start_agent_chat(
+    services: Services, body: AgentChatRequest, *, caller: Caller, listed: bool = True
+) -> ChatRun:
     settings = services.settings
     model_name = services.models.resolve(body.model_name)
     model_config = services.models.config(model_name)
@@ -157,7 +167,7 @@ async def start_agent_chat(services: Services, body: AgentChatRequest, *, caller
     model = request_model(services, body, model_name)
     style = model_config.effective_agent_style(model_name)
 
-    turn = await start_turn(services, body, chat_type="agent_chat", model_name=model_name, caller=caller)
+    turn = await start_turn(services, body, chat_type="agent_chat", model_name=model_name, caller=caller, listed=listed)
     budget = (
         history_budget(context_window=model_config.context_window, max_tokens=body.max_tokens, prompt=body.query) // 2
     )  # the other half is for tool descriptions and the agent's own steps
@@ -189,7 +199,7 @@ async def start_agent_chat(services: Services, body: AgentChatRequest, *, caller
 
 
 async def start_knowledge_base_chat(
-    services: Services, body: KnowledgeBaseChatRequest, *, caller: Caller, base_url: str
+    services: Services, body: KnowledgeBaseChatRequest, *, caller: Caller, base_url: str, listed: bool = True
 ) -> ChatRun:
     """Stream: metadata, docs (the sources), token..., done. With no source found, the answer
     says that the documents do not cover the question, and no model is asked."""
@@ -201,7 +211,9 @@ async def start_knowledge_base_chat(
         name=body.knowledge_base_name, query=body.query, top_k=body.top_k, score_threshold=body.score_threshold
     )
 
-    turn = await start_turn(services, body, chat_type="knowledge_base_chat", model_name=model_name, caller=caller)
+    turn = await start_turn(
+        services, body, chat_type="knowledge_base_chat", model_name=model_name, caller=caller, listed=listed
+    )
     found = kb_chat.sources(hits, kb=body.knowledge_base_name, base_url=base_url)
     first_events = [DocsEvent(**turn.ids, sources=found)]
     extra_meta = {"sources": found, "knowledge_base": body.knowledge_base_name}

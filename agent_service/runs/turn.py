@@ -96,6 +96,7 @@ def begin_turn(
     request: dict[str, Any],
     owner: str | None = None,
     replica: str | None = None,
+    listed: bool = True,
 ) -> Turn:
     """Resolve the conversation, read its history, then save the user message
     and the answer's `streaming` row.
@@ -128,6 +129,7 @@ def begin_turn(
                 title=found.title if found else "",
                 chat_type=chat_type,
                 owner=owner,
+                listed=listed,
                 answer={"id": answer_id, "model": model_name, "replica": replica},
             )
             break

@@ -413,6 +413,7 @@ async def test_keys_are_checked_and_conversations_are_private(serve, upstream: F
             model="gpt-test",
             messages=[{"role": "user", "content": "Who is this?"}],
             extra_body={"conversation_id": mine.conversation_id},
+            store=True,
         )
 
     assert refused.value.status_code == 401 and refused.value.code == "invalid_api_key"

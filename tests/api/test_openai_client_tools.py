@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import openai
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
@@ -220,3 +221,46 @@ async def test_the_embedded_model_answers_in_the_json_schema_asked(make_settings
     app.state.services.close()
 
     jsonschema.validate(json.loads(completion.choices[0].message.content), schema)
+
+
+async def test_store_keeps_a_turn_in_the_lists_and_its_absence_keeps_it_out(client, served, upstream: FakeOpenAI):
+    """As at OpenAI: a completion without `store` is not listed (a client's title calls would flood the list)."""
+    upstream.enqueue("Unlisted.", "Listed one.", "Listed two.", "Later.")
+    quiet = await client.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": "a title"}])
+    kept = [
+        await client.chat.completions.create(
+            model="gpt-test", messages=[{"role": "user", "content": f"question {n}"}], store=True
+        )
+        for n in (1, 2)
+    ]
+    # A turn without `store` in a conversation that is listed keeps it listed, and still continues it.
+    await client.chat.completions.create(
+        model="gpt-test",
+        messages=[{"role": "user", "content": "and then?"}],
+        extra_body={"conversation_id": kept[0].conversation_id},
+    )
+
+    async with httpx.AsyncClient(base_url=served[1]) as http:
+        conversations = (await http.get("/conversations")).json()["items"]
+        retrieved = await http.get(f"/v1/chat/completions/{quiet.id}")
+    first_page = await client.chat.completions.list(limit=2)
+    second_page = await client.chat.completions.list(limit=2, after=first_page.data[-1].id)
+    newest = await client.chat.completions.list(order="desc", limit=1)
+
+    assert {c["id"] for c in conversations} == {kept[0].conversation_id, kept[1].conversation_id}
+    assert retrieved.status_code == 200  # still there to resume or read by id
+    assert [c.id for c in first_page.data] == [kept[0].id, kept[1].id] and first_page.has_more
+    assert [c.choices[0].message.content for c in second_page.data] == ["Later."] and not second_page.has_more
+    assert newest.data[0].choices[0].message.content == "Later."
+
+
+async def test_a_setting_stores_v1_turns_by_default(serve, upstream: FakeOpenAI):
+    _, url = serve(openai_store_default=True)
+    async with openai.AsyncOpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0) as local:
+        completion = await local.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": "hi"}])
+        unstored = await local.chat.completions.create(
+            model="gpt-test", messages=[{"role": "user", "content": "no"}], store=False
+        )
+        listed = await local.chat.completions.list()
+
+    assert [c.id for c in listed.data] == [completion.id] and unstored.id != completion.id

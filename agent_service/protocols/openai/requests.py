@@ -269,6 +269,10 @@ class ChatCompletionRequest(NullMeansDefault):
     logit_bias: dict[str, Annotated[float, Field(ge=-100, le=100)]] | None = None
     user: str | None = Field(None, max_length=256)
     reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
+    store: bool | None = Field(
+        None, description="Keep the turn in the conversation list and GET /v1/chat/completions (default: a setting)."
+    )
+    metadata: dict[str, str] | None = Field(None, description="Accepted; not kept.")
     # OpenAI fields the service cannot honour: a 400 that names them (_refuse_unsupported).
     logprobs: bool | None = None
     top_logprobs: int | None = None

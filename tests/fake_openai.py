@@ -58,6 +58,8 @@ class FakeOpenAI:
     embedding_delay: float = 0.0  # seconds before each /v1/embeddings answer
     embedding_requests: list[dict[str, Any]] = field(default_factory=list)
     streams_cut: int = 0  # streamed replies that ended before their last chunk (a client hung up)
+    # With nothing queued: a reply made from the request (tests/plausible_model.py), else `default`.
+    responder: Callable[[dict[str, Any]], Reply] | None = None
 
     def enqueue(self, *replies: Reply | str) -> None:
         self.replies.extend(Reply(text=r) if isinstance(r, str) else r for r in replies)
@@ -97,7 +99,7 @@ class FakeOpenAI:
         self.requests.append(body)
         if self.on_request:
             self.on_request(body)
-        reply = self.replies.popleft() if self.replies else self.default
+        reply = self.replies.popleft() if self.replies else self.responder(body) if self.responder else self.default
         if reply.status != 200:
             error = {"error": {"message": f"scripted upstream error {reply.status}", "type": "server_error"}}
             # Clients that retry (the openai SDK) wait 1 ms, not their own back-off.

@@ -8,6 +8,8 @@ which its clients show to the user, and carries the same `error` object.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -38,8 +40,18 @@ def openai_error(status_code: int, message: str, *, code: str | None = None, par
     return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
 
+# pydantic names the branch of a union it tried in `loc` ("str", "list[ContentPart]",
+# "literal['none','auto']", "NamedToolChoice"): a type, not a field of the request.
+_UNION_BRANCH = re.compile(r"^(str|int|float|bool|list|dict|none|[A-Z]\w*)$|[\[\]'(),]")
+
+
+def _path(loc: tuple) -> tuple:
+    """The field's path as the client wrote the request: no `body`, no union branches."""
+    return tuple(part for part in loc if part != "body" and not (isinstance(part, str) and _UNION_BRANCH.search(part)))
+
+
 def _location(loc: tuple) -> str:
-    return ".".join(str(part) for part in loc if part != "body") or "body"
+    return ".".join(str(part) for part in _path(loc)) or "body"
 
 
 def _reason(err: dict) -> str:
@@ -47,8 +59,27 @@ def _reason(err: dict) -> str:
     return err["msg"].removeprefix("Value error, ")
 
 
-def validation_message(exc: RequestValidationError) -> str:
-    return "; ".join(f"{_location(err['loc'])}: {_reason(err)}" for err in exc.errors())
+def _plain_errors(errors: Sequence[dict]) -> list[tuple[str, str]]:
+    """(field path, what is wrong), one per field. When every branch of a union failed, a
+    branch that got into the value says more than one that failed at the value itself."""
+    located = [(_location(err["loc"]), err) for err in errors]
+
+    def from_a_branch(err: dict) -> bool:
+        return len(_path(err["loc"])) < len([part for part in err["loc"] if part != "body"])
+
+    kept = [
+        (path, err)
+        for path, err in located
+        if not (from_a_branch(err) and any(other.startswith(path + ".") for other, _ in located))
+    ]
+    reasons: dict[str, list[str]] = {}
+    for path, err in kept:
+        reasons.setdefault(path, [])
+        if _reason(err) not in reasons[path]:
+            reasons[path].append(_reason(err))
+    return [
+        (path, " or ".join([said[0], *(r[:1].lower() + r[1:] for r in said[1:])])) for path, said in reasons.items()
+    ]
 
 
 def _respond(
@@ -91,13 +122,14 @@ def install_error_handlers(app: FastAPI) -> None:
             return _service_error_response(request, refused)
         # OpenAI answers a malformed body with 400; the other routes keep FastAPI's 422.
         openai_route = request.url.path.startswith(OPENAI_PREFIX)
-        loc = tuple(exc.errors()[0].get("loc", ())) if exc.errors() else ()
-        field = next((str(part) for part in loc if part != "body"), None)
+        plain = _plain_errors(exc.errors())
+        path = plain[0][0] if plain else "body"
+        field = path.split(".")[0] if path != "body" else None
         return _respond(
             request,
             400 if openai_route else 422,
-            validation_message(exc),
+            "; ".join(f"{where}: {reason}" for where, reason in plain),
             code=OPENAI_FIELD_CODES.get(field or "", "invalid_value") if openai_route else None,
-            param=_location(loc) if field else None,
+            param=path if field else None,
             detail=exc.errors(),
         )

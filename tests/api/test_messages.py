@@ -127,7 +127,9 @@ async def test_stopping_a_finished_answer_changes_nothing(client, upstream: Fake
 
 
 async def test_history_skips_answers_still_streaming(live_server: str, upstream: FakeOpenAI):
-    upstream.enqueue(SLOW, "second answer")
+    # Slow enough that the first answer is still streaming when the second turn reads the history,
+    # however loaded the machine (the first one is cancelled when its client leaves).
+    upstream.enqueue(Reply(text=" ".join(WORDS), delay=0.5), "second answer")
     async with httpx.AsyncClient(base_url=live_server, timeout=10) as http:
         body = {"query": "first", "stream": True, "model_name": "gpt-test"}
         async with http.stream("POST", "/chat/chat", json=body) as first:

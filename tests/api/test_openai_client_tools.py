@@ -264,3 +264,27 @@ async def test_a_setting_stores_v1_turns_by_default(serve, upstream: FakeOpenAI)
         listed = await local.chat.completions.list()
 
     assert [c.id for c in listed.data] == [completion.id] and unstored.id != completion.id
+
+
+@pytest.mark.parametrize(
+    ("body", "param", "says"),
+    [
+        ({"messages": [{"role": "user", "content": 5}]}, "messages.0.content", "should be a valid string or"),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]},
+            "messages.0.content.0.type",
+            "Input should be 'text'",
+        ),
+        ({"tool_choice": "sometimes"}, "tool_choice", "'none', 'auto' or 'required'"),
+        ({"stop": 5}, "stop", "should be a valid string or"),
+    ],
+)
+async def test_a_validation_error_names_the_fields_path_in_plain_words(client, body, param, says):
+    request = {"model": "gpt-test", "messages": [{"role": "user", "content": "hi"}], **body}
+
+    with pytest.raises(openai.BadRequestError) as refused:
+        await client.chat.completions.create(**request)
+
+    message = refused.value.body["message"]
+    assert refused.value.param == param and says in message
+    assert "Value error" not in message and "list[" not in message and "literal[" not in message.lower()

@@ -72,6 +72,21 @@ _LOOSE_LABEL_RE = re.compile(
     re.IGNORECASE,
 )
 
+# The longest a final-answer label runs as it streams ("**Final Answer 1:** "), for a
+# reader that holds back text that may be the start of one.
+LONGEST_LABEL = 24
+
+
+def final_answer_end(text: str) -> int | None:
+    """Where the answer starts after the first final-answer label the parser reads as one
+    (`Final Answer:`, `最终答案：`, bold, numbered), or None when there is none yet."""
+    for label in (_STRICT_LABEL_RE, _LOOSE_LABEL_RE):
+        for match in label.finditer(text):
+            if match.group("final_answer"):
+                return match.end()
+    return None
+
+
 # Bounds on the forgiving JSON reading: blobs tried per reply, and the length of text
 # read as Python literals or closed after a cut (valid JSON of any length is read).
 MAX_BLOB_CANDIDATES = 8

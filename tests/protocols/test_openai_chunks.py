@@ -56,3 +56,19 @@ def test_an_answer_that_differs_from_what_streamed_is_appended():
     reasoning, answer = run(AgentTextSplitter("tool_calling"), [["Let me check."]], "Stopped: too many steps.")
 
     assert answer == "Let me check.\n\nStopped: too many steps."
+
+
+@pytest.mark.parametrize(
+    ("step", "reasoning_end", "answer"),
+    [
+        ("思考：算好了。\n最终答案：答案是 9。", "最终答案：", "答案是 9。"),
+        ("Thought: done\n**Final Answer:** It is 9.", "**Final Answer:**", "It is 9."),
+        ("Thought: done\nFinal answer： It is 9.", "Final answer：", "It is 9."),
+    ],
+)
+def test_every_label_the_parser_reads_splits_the_answer_off(step, reasoning_end, answer):
+    """Token by token, as a model streams it: the answer is what the parser would answer."""
+    reasoning, sent = run(AgentTextSplitter("react"), [list(step)], answer)
+
+    assert sent == answer
+    assert reasoning.endswith(reasoning_end) and answer not in reasoning

@@ -32,6 +32,7 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
+from agent_service.agents.react_parser import LONGEST_LABEL, final_answer_end
 from agent_service.streaming.events import (
     DocsEvent,
     DoneEvent,
@@ -46,8 +47,6 @@ from agent_service.streaming.events import (
     ToolErrorEvent,
     ToolStartEvent,
 )
-
-FINAL_ANSWER_MARKER = "Final Answer:"  # where a text ReAct step's answer starts
 
 # Our finish reasons in OpenAI's words; an agent out of steps ran out of length.
 FINISH_REASONS = {
@@ -75,8 +74,10 @@ class AgentTextSplitter:
     """Splits an agent's streamed text into reasoning and the answer.
 
     `tool_calling` models write only their answer as text. A text ReAct step
-    is reasoning up to `Final Answer:` and the answer after it; the marker can
-    arrive split over tokens, so a marker's length of text is held back until
+    is reasoning up to its final-answer label and the answer after it, the label
+    read as the ReAct parser reads it (`Final Answer:`, `最终答案：`, in bold,
+    numbered: `agents.react_parser.final_answer_end`); a label can arrive
+    split over tokens, so a label's length of text is held back until
     it is known not to start one. GLM3's answer only becomes known at the end.
     """
 
@@ -101,13 +102,13 @@ class AgentTextSplitter:
             self.answer_sent += text
             return [*out, ("content", text)]
         self.pending += text
-        if (at := self.pending.find(FINAL_ANSWER_MARKER)) >= 0:
-            end = at + len(FINAL_ANSWER_MARKER)
-            reasoning, answer = self.pending[:end], self.pending[end:]
+        # A label is settled once text follows it: a closing `**` may still be on its way.
+        if (end := final_answer_end(self.pending)) is not None and self.pending[end:].strip(" \t*_"):
+            reasoning, answer = self.pending[:end].rstrip(" \t"), self.pending[end:]
             self.pending, self.answering = "", True
             self.answer_sent += answer.lstrip()
             return [*out, ("reasoning_content", reasoning), ("content", answer.lstrip())]
-        keep = len(FINAL_ANSWER_MARKER) - 1
+        keep = LONGEST_LABEL
         ready, self.pending = self.pending[:-keep], self.pending[-keep:]
         return [*out, ("reasoning_content", ready)]
 

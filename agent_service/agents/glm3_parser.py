@@ -12,8 +12,9 @@ Served through an OpenAI-compatible API the special tokens may or may not
 survive, and some servers (and models) write the call as a JSON blob, often
 in a code fence (``{"name": "calculator", "parameters": {...}}``, or the
 ReAct style's ``{"action": ..., "action_input": ...}``; a blob whose action
-is "Final Answer" is the answer). All of these are parsed here; anything
-else is the final answer. A tool name that differs from a registered one
+is "Final Answer" is the answer), or call the tool by its own name in
+Python syntax (``calculator(expression="2+2")``). All of these are parsed
+here; anything else is the final answer. A tool name that differs from a registered one
 only in case, spaces, hyphens or underscores is read as that tool. The ``tool_call`` arguments are read
 with ``ast`` (parse, then ``literal_eval`` per keyword value): model output is
 never executed.
@@ -21,7 +22,6 @@ never executed.
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from collections.abc import Sequence
@@ -33,6 +33,7 @@ from langchain_core.exceptions import OutputParserException
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
+from agent_service.agents.call_syntax import call_arguments, find_call
 from agent_service.agents.react_parser import (
     clean_tool_name,
     close_truncated,
@@ -53,8 +54,6 @@ _TURN_END_RE = re.compile(r"<\|(?:observation|user)\|>")
 _TOOL_CALL_RE = re.compile(r"\btool_call\s*\(")
 # A metadata line: a bare tool name, nothing else on the line.
 _TOOL_NAME_RE = re.compile(r"^[`'\"\[]*[\w][\w.\-]*[`'\"\]]*$")
-# JSON spellings a model may use inside tool_call(...), read as Python names.
-_JSON_CONSTANTS: dict[str, Any] = {"true": True, "false": False, "null": None}
 
 
 class GLM3OutputParser(AgentOutputParser):
@@ -83,6 +82,10 @@ class GLM3OutputParser(AgentOutputParser):
             tool_input = parse_tool_call(cleaned[call.start() :])
             return AgentAction(registered_name(name, self.tool_names), tool_input, cleaned)
 
+        for tool in self.tool_names:  # the tool called by its own name: calculator(expression="2+2")
+            if find_call(cleaned, tool) is not None:
+                return AgentAction(tool, parse_tool_call(cleaned, tool), cleaned)
+
         blob = find_json_action(cleaned)
         if blob is not None:
             if is_final_answer(blob.name):
@@ -96,22 +99,12 @@ class GLM3OutputParser(AgentOutputParser):
         return "chatglm3"
 
 
-def parse_tool_call(code: str) -> str | dict[str, Any]:
-    """Read the arguments of ``tool_call(a=1, b="x")`` without executing anything.
-
-    Keyword arguments become a dict. A single positional argument (a model
-    slip) is passed through as the whole input. A value that is not a
-    Python literal is kept as its source text. Code cut short by a stop
-    sequence is closed before parsing.
-    """
-    found = _find_call(code)
-    if found is None:
-        return {}
-    call, source = found
-    if call.args and not call.keywords:
-        value = _literal(call.args[0], source)
-        return value if isinstance(value, dict | str) else json.dumps(value, ensure_ascii=False)
-    return {kw.arg: _literal(kw.value, source) for kw in call.keywords if kw.arg is not None}
+def parse_tool_call(code: str, name: str = "tool_call") -> str | dict[str, Any]:
+    """Read the arguments of ``tool_call(a=1, b="x")`` (or of a call of `name`) without
+    executing anything (`agents.call_syntax`). Code cut short by a stop sequence is closed
+    before parsing."""
+    found = find_call(code, name, repair=close_truncated)
+    return {} if found is None else call_arguments(*found)
 
 
 def glm3_system_prompt(tools: Sequence[BaseTool]) -> str:
@@ -156,43 +149,6 @@ def _tool_name_before(text: str, call_start: int) -> str:
         return ""
     candidate = lines[-1].split("```", 1)[0].strip()  # "calculator```python" on one line
     return clean_tool_name(candidate) if _TOOL_NAME_RE.match(candidate) else ""
-
-
-def _find_call(code: str) -> tuple[ast.Call, str] | None:
-    """Parse the first ``tool_call(...)`` in ``code``, repairing common damage.
-
-    Returns the call node and the exact source it was parsed from.
-    """
-    start = _TOOL_CALL_RE.search(code)
-    if start is None:
-        return None
-    snippet = code[start.start() :]
-    fence = snippet.find("```")
-    if fence >= 0:
-        snippet = snippet[:fence]
-    snippet = snippet.strip()
-    # As written; cut at the last ")" (prose after the call); closed (truncated).
-    candidates = [snippet, snippet[: snippet.rfind(")") + 1], close_truncated(snippet)]
-    for candidate in candidates:
-        try:
-            tree = ast.parse(candidate)
-        except (SyntaxError, ValueError, MemoryError, RecursionError):
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "tool_call":
-                return node, candidate
-    return None
-
-
-def _literal(node: ast.expr, source: str) -> Any:
-    """A keyword value as a Python value; JSON constants allowed; else its source text."""
-    if isinstance(node, ast.Name) and node.id in _JSON_CONSTANTS:
-        return _JSON_CONSTANTS[node.id]
-    try:
-        return ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        segment = ast.get_source_segment(source, node)
-        return segment if segment is not None else ast.unparse(node)
 
 
 def _parameters_schema(tool: BaseTool) -> dict[str, Any]:

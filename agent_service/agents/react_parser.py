@@ -42,6 +42,8 @@ from langchain_core.agents import AgentAction, AgentFinish
 from langchain_core.exceptions import OutputParserException
 from pydantic import Field
 
+from agent_service.agents.call_syntax import call_arguments, find_call
+
 # The executor should stop generation here, so the model cannot invent tool
 # results. Kept to two entries: OpenAI-compatible servers accept at most four.
 REACT_STOP_SEQUENCES: list[str] = ["\nObservation:", "\nObservation："]
@@ -97,6 +99,8 @@ MAX_LOOSE_JSON = 8_000
 _FENCE_RE = re.compile(r"```[ \t]*(?:[\w+-]+[ \t]*)?\n?(.*?)(?:```|\Z)", re.DOTALL)
 # The original ReAct paper writes the input in brackets: "Search[Apple Remote]".
 _BRACKET_CALL_RE = re.compile(r"^([\w.\-]+)\s*\[(.*)\]$", re.DOTALL)
+# An action written as a Python call: "Action: calculator(expression="2+2")".
+_PYTHON_CALL_RE = re.compile(r"^([A-Za-z_]\w*)\s*\(.*\)$", re.DOTALL)
 
 # Keys JSON action blobs use for the tool name and its input, across the
 # LangChain JSON agent, OpenAI function calling and ChatGLM3 conventions.
@@ -345,6 +349,9 @@ def _read_labelled_action(text: str, action: _Label, labels: list[_Label]) -> tu
         bracket = _BRACKET_CALL_RE.match(first_line)
         if bracket:  # Search[Apple Remote]
             return bracket.group(1), parse_tool_input(bracket.group(2)), cut
+        called = _PYTHON_CALL_RE.match(first_line)
+        if called and (found := find_call(first_line, called.group(1))) is not None:  # calculator(expression="2+2")
+            return called.group(1), call_arguments(*found), cut
         # No "Action Input:" label: a JSON object or code block under the name
         # is its input; prose there is the model talking, not an argument.
         rest = rest.strip()

@@ -86,3 +86,55 @@ def test_only_case_spaces_hyphens_and_underscores_are_forgiven(written: str, mea
 
 def test_two_registered_tools_with_one_loose_name_are_not_guessed_between() -> None:
     assert registered_name("my tool", ["my_tool", "my-tool"]) == "my tool"
+
+
+# An action written as a Python call on the Action: line, with keyword or positional arguments.
+REACT_CALLS = [
+    ('Thought: add.\nAction: calculator(expression="2**10 + 3")', "calculator", {"expression": "2**10 + 3"}),
+    (
+        "Action: `unit_converter(value=3, from_unit='km', to_unit='mi')`",
+        "unit_converter",
+        {"value": 3, "from_unit": "km", "to_unit": "mi"},
+    ),
+    ('Action: current_time("Europe/Paris")', "current_time", "Europe/Paris"),
+    (
+        'Action: search_knowledge_base(knowledge_base="samples", query="port", top_k=null)',
+        "search_knowledge_base",
+        {"knowledge_base": "samples", "query": "port", "top_k": None},
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "tool", "tool_input"), REACT_CALLS)
+def test_react_reads_an_action_written_as_a_python_call(text: str, tool: str, tool_input) -> None:
+    parsed = PARSERS["react"].parse(text)
+
+    assert isinstance(parsed, AgentAction)
+    assert (parsed.tool, parsed.tool_input) == (tool, tool_input)
+
+
+# ChatGLM3 replies that call the tool by its own name instead of tool_call(...).
+GLM3_CALLS = [
+    ('```python\ncalculator(expression="2+2")\n```', "calculator", {"expression": "2+2"}),
+    ('calculator\n```python\ncalculator(expression="3*3")\n```', "calculator", {"expression": "3*3"}),
+    (
+        "I will convert it. unit_converter(value=5, from_unit='kg', to_unit='lb')",
+        "unit_converter",
+        {"value": 5, "from_unit": "kg", "to_unit": "lb"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "tool", "tool_input"), GLM3_CALLS)
+def test_glm3_reads_a_tool_called_by_its_own_name(text: str, tool: str, tool_input) -> None:
+    parsed = PARSERS["glm3"].parse(text)
+
+    assert isinstance(parsed, AgentAction)
+    assert (parsed.tool, parsed.tool_input) == (tool, tool_input)
+
+
+def test_prose_that_mentions_a_tool_is_still_an_answer() -> None:
+    """A tool's name in a sentence, not called, is not a call."""
+    for style in ("react", "glm3"):
+        parsed = PARSERS[style].parse("The calculator says 4, so the answer is 4.")
+        assert isinstance(parsed, AgentFinish), style

@@ -45,6 +45,18 @@ def fit_history(history: list[BaseMessage], budget_tokens: int) -> list[BaseMess
     )
 
 
+def fit_conversation(messages: list[BaseMessage], budget_tokens: int) -> list[BaseMessage]:
+    """A client's whole conversation trimmed to fit `budget_tokens`: the system messages and
+    everything from the last question on are kept; earlier turns go, oldest first, whole (a
+    tool result never loses the call it answers)."""
+    system = [m for m in messages if isinstance(m, SystemMessage)]
+    rest = [m for m in messages if not isinstance(m, SystemMessage)]
+    last_question = max((i for i, m in enumerate(rest) if isinstance(m, HumanMessage)), default=0)
+    tail = rest[last_question:]
+    room = budget_tokens - count_tokens_approximately([*system, *tail])
+    return [*system, *fit_history(rest[:last_question], room), *tail]
+
+
 def history_budget(*, context_window: int, max_tokens: int | None, prompt: str) -> int:
     """Tokens left for history once the prompt and the answer have their share."""
     answer_share = max_tokens if max_tokens else context_window // 4

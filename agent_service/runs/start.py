@@ -23,7 +23,7 @@ from agent_service.chains import kb_chat
 from agent_service.chains.llm_chat import build_messages, history_as_text
 from agent_service.chains.not_covered import not_covered
 from agent_service.errors import ServiceUnavailableError, TooManyAnswersError
-from agent_service.memory import fit_history, history_budget
+from agent_service.memory import fit_conversation, fit_history, history_budget
 from agent_service.runs.agent import stream_agent
 from agent_service.runs.answer import stream_answer, stream_fixed_answer
 from agent_service.runs.approvals import ApprovalGate
@@ -135,7 +135,8 @@ async def start_completion(
     listed: bool = True,
 ) -> ChatRun:
     """A plain chat whose messages the client gives as they are (OpenAI's chat completions):
-    `messages_for` makes them from the stored history (trimmed to fit); the client's `tools`
+    `messages_for` makes them from the stored history; all of them are trimmed to fit the
+    model's context window, oldest turns first (`memory.fit_conversation`); the client's `tools`
     and the `options` (tool choice, response format, sampling) go to the model, and the tool
     calls it makes come back for the client to run."""
     model_name = services.models.resolve(body.model_name)
@@ -149,8 +150,8 @@ async def start_completion(
         model = model.bind(**options)
 
     turn = await start_turn(services, body, chat_type="llm_chat", model_name=model_name, caller=caller, listed=listed)
-    budget = history_budget(context_window=model_config.context_window, max_tokens=body.max_tokens, prompt=body.query)
-    messages = messages_for(fit_history(turn.history, budget))
+    budget = history_budget(context_window=model_config.context_window, max_tokens=body.max_tokens, prompt="")
+    messages = fit_conversation(messages_for(turn.history), budget)
     return _run(services, body, turn, stream_answer(turn=turn, model=model, messages=messages))
 
 

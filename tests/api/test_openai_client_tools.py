@@ -288,3 +288,33 @@ async def test_a_validation_error_names_the_fields_path_in_plain_words(client, b
     message = refused.value.body["message"]
     assert refused.value.param == param and says in message
     assert "Value error" not in message and "list[" not in message and "literal[" not in message.lower()
+
+
+async def test_a_long_conversation_is_trimmed_to_the_context_oldest_turns_first(
+    make_settings, live_server_for, upstream: FakeOpenAI
+):
+    """Whole turns go: the system message and the last question stay, and no tool result loses its call."""
+    small = {"provider": "openai", "base_url": upstream.base_url, "max_retries": 0, "context_window": 600}
+    app = create_app(make_settings(models={"small": small}))
+    url = live_server_for(app)
+    call = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
+    messages = [{"role": "system", "content": "Be brief."}]
+    for turn in range(20):
+        messages += [
+            {"role": "user", "content": f"question {turn} " + "word " * 40},
+            {"role": "assistant", "content": None, "tool_calls": [{**call, "id": f"call_{turn}"}]},
+            {"role": "tool", "tool_call_id": f"call_{turn}", "content": "sunny " * 20},
+            {"role": "assistant", "content": f"answer {turn}"},
+        ]
+    messages.append({"role": "user", "content": "And now?"})
+    async with openai.AsyncOpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0) as local:
+        await local.chat.completions.create(model="small", messages=messages, tools=[WEATHER])
+
+    app.state.services.close()
+
+    sent = upstream.requests[-1]["messages"]
+    assert sent[0] == {"role": "system", "content": "Be brief."} and sent[-1]["content"] == "And now?"
+    assert 2 < len(sent) < len(messages)
+    assert sent[1]["role"] == "user"  # whole turns: never a tool result without its call
+    kept_calls = {c["id"] for m in sent if m["role"] == "assistant" for c in m.get("tool_calls", [])}
+    assert {m["tool_call_id"] for m in sent if m["role"] == "tool"} == kept_calls

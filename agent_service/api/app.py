@@ -22,6 +22,7 @@ from agent_service.api import (
     metrics,
     models,
     openai_chat,
+    openai_responses,
     tools,
 )
 from agent_service.api.body_limit import BodyLimit
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(knowledge_bases.router, dependencies=protected)
     app.include_router(chatchat_kb.router, dependencies=protected)
     app.include_router(openai_chat.router, dependencies=protected)
+    app.include_router(openai_responses.router, dependencies=protected)
     mcp_endpoint = McpEndpoint(services)  # checks the key itself: an MCP client is not a browser
     app.add_route(MCP_PATH, mcp_endpoint, methods=["GET", "POST", "DELETE"], include_in_schema=False)
     serve_schema_with_choices(app, services)

@@ -51,7 +51,7 @@ def _model_entry(name: str) -> dict[str, Any]:
     return {"id": name, "object": "model", "created": 0, "owned_by": "agent-service"}
 
 
-def _known_model(services: Services, name: str) -> str:
+def known_model(services: Services, name: str) -> str:
     if name not in services.models.configs:
         known = ", ".join(services.models.configs)
         raise NotFoundError(
@@ -67,7 +67,7 @@ def list_models(services: ServicesDep) -> dict[str, Any]:
 
 @router.get("/models/{model}")
 def get_model(model: str, services: ServicesDep) -> dict[str, Any]:
-    return _model_entry(_known_model(services, model))
+    return _model_entry(known_model(services, model))
 
 
 def _turn_fields(body: ChatCompletionRequest) -> dict[str, Any]:
@@ -95,7 +95,9 @@ def _request(kind: type[TurnRequest], body: ChatCompletionRequest, **fields: Any
     return request if body.temperature is not None else request.model_copy(update={"temperature": None})
 
 
-async def _start(services: Services, body: ChatCompletionRequest, caller: Caller, base_url: str) -> ChatRun:
+async def start_chat_completion(
+    services: Services, body: ChatCompletionRequest, caller: Caller, base_url: str
+) -> ChatRun:
     listed = services.settings.openai_store_default if body.store is None else body.store
     try:
         if body.chat_mode == "chat_knowledge":
@@ -148,8 +150,8 @@ async def _then_done(chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dic
 async def chat_completions(body: ChatCompletionRequest, request: Request, services: ServicesDep, caller: CallerDep):
     """An OpenAI chat completion, streamed or not, in any chat mode; every
     response carries its `conversation_id`."""
-    model = _known_model(services, body.model)
-    run = await _start(services, body, caller, str(request.base_url))
+    model = known_model(services, body.model)
+    run = await start_chat_completion(services, body, caller, str(request.base_url))
     include_usage = bool(body.stream_options and body.stream_options.include_usage) or not body.stream
     chunks = ChunkStream(
         model=model,

@@ -1,0 +1,282 @@
+"""OpenAI's Responses API (`POST /v1/responses`): the request, read as a chat completion's,
+and an answer's events rendered as the Responses stream and folded into a `response` object.
+
+`input` (a string, or items: messages, `function_call`, `function_call_output`),
+`instructions`, the client's function `tools`, `tool_choice`, `text.format` and the sampling
+fields become the chat-completion request the service already runs (`as_chat_completion`).
+The stream carries OpenAI's event names, each with a `sequence_number`: `response.created`,
+`response.in_progress`, `response.output_item.added`, `response.content_part.added`,
+`response.output_text.delta`/`.done`, `response.content_part.done`,
+`response.function_call_arguments.delta`/`.done`, `response.output_item.done`, then
+`response.completed`, `response.incomplete` or `response.failed`. A response's id is
+`resp_<message_id>`; `conversation_id` and `message_id` ride on it as extensions.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from agent_service.protocols.openai.chunks import openai_usage
+from agent_service.protocols.openai.requests import ChatCompletionRequest, UnsupportedField
+from agent_service.streaming.events import (
+    DoneEvent,
+    ErrorEvent,
+    FinalAnswerEvent,
+    MetadataEvent,
+    StreamEvent,
+    TokenEvent,
+    ToolCallEvent,
+)
+
+
+class FunctionTool(BaseModel):
+    type: Literal["function"] = "function"
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+class TextFormat(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    type: Literal["text", "json_object", "json_schema"] = "text"
+    name: str | None = None
+    schema_: dict[str, Any] | None = Field(None, alias="schema")
+    strict: bool | None = None
+
+
+class TextOptions(BaseModel):
+    format: TextFormat | None = None
+
+
+class ResponseRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field(min_length=1)
+    input: str | list[dict[str, Any]] = Field(description="A string, or items: messages, function calls and outputs.")
+    instructions: str | None = None
+    tools: list[FunctionTool] | None = None
+    tool_choice: Literal["none", "auto", "required"] | dict[str, Any] | None = None
+    parallel_tool_calls: bool | None = None
+    stream: bool = False
+    max_output_tokens: int | None = Field(None, ge=1)
+    temperature: float | None = Field(None, ge=0.0, le=2.0)
+    top_p: float | None = Field(None, gt=0.0, le=1.0)
+    text: TextOptions | None = None
+    store: bool | None = None
+    metadata: dict[str, str] | None = None
+    user: str | None = None
+    previous_response_id: str | None = None
+    background: bool | None = None
+    conversation_id: str | None = Field(None, description="Continue this stored conversation (extension).")
+
+    @model_validator(mode="after")
+    def _refuse_what_is_not_served_yet(self) -> ResponseRequest:
+        for field in ("previous_response_id", "background"):
+            if getattr(self, field):
+                raise UnsupportedField(field, f"{field} is not supported by this service yet")
+        return self
+
+    def as_chat_completion(self) -> ChatCompletionRequest:
+        """The same request in chat-completion terms, which the service runs."""
+        messages: list[dict[str, Any]] = [{"role": "system", "content": self.instructions}] if self.instructions else []
+        items = [{"role": "user", "content": self.input}] if isinstance(self.input, str) else self.input
+        for item in items:
+            kind = item.get("type", "message")
+            if kind == "function_call":
+                call = {"id": item.get("call_id", ""), "type": "function"}
+                call["function"] = {"name": item.get("name", ""), "arguments": item.get("arguments", "{}")}
+                if messages and messages[-1]["role"] == "assistant" and messages[-1].get("tool_calls"):
+                    messages[-1]["tool_calls"].append(call)  # calls of one turn go together
+                else:
+                    messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
+            elif kind == "function_call_output":
+                output = item.get("output", "")
+                messages.append({"role": "tool", "tool_call_id": item.get("call_id", ""), "content": _text(output)})
+            elif kind == "message":
+                messages.append({"role": item.get("role", "user"), "content": _text(item.get("content"))})
+            else:
+                raise UnsupportedField("input", f"input items of type {kind!r} are not supported")
+        fields: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "max_completion_tokens": self.max_output_tokens,
+            "tool_choice": self._tool_choice(),
+            "parallel_tool_calls": self.parallel_tool_calls,
+            "store": self.store,
+            "user": self.user,
+            "conversation_id": self.conversation_id,
+        }
+        if self.tools:
+            fields["tools"] = [
+                {"type": "function", "function": tool.model_dump(exclude={"type"}, exclude_none=True)}
+                for tool in self.tools
+            ]
+        if self.text and self.text.format and self.text.format.type != "text":
+            found = self.text.format
+            response_format: dict[str, Any] = {"type": found.type}
+            if found.type == "json_schema":
+                response_format["json_schema"] = {"name": found.name or "output", "schema": found.schema_ or {}}
+                if found.strict is not None:
+                    response_format["json_schema"]["strict"] = found.strict
+            fields["response_format"] = response_format
+        return ChatCompletionRequest.model_validate({k: v for k, v in fields.items() if v is not None})
+
+    def _tool_choice(self) -> Any:
+        if isinstance(self.tool_choice, dict) and self.tool_choice.get("type") == "function":
+            return {"type": "function", "function": {"name": self.tool_choice.get("name", "")}}
+        return self.tool_choice
+
+
+def _text(content: Any) -> str:
+    """A message's content as text: a string, or parts (`input_text`, `output_text`, `text`)."""
+    if isinstance(content, list):
+        return "".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+    return "" if content is None else str(content)
+
+
+class ResponseStream:
+    """Builds the Responses stream events of one answer from its events, and the final response."""
+
+    def __init__(self, *, model: str, conversation_id: str, message_id: str, created: int | None = None) -> None:
+        self.ids = {"conversation_id": conversation_id, "message_id": message_id}
+        self.response: dict[str, Any] = {
+            "id": f"resp_{message_id}",
+            "object": "response",
+            "created_at": created or int(time.time()),
+            "status": "in_progress",
+            "model": model,
+            "output": [],
+            "parallel_tool_calls": True,
+            "tool_choice": "auto",
+            "tools": [],
+            "error": None,
+            "incomplete_details": None,
+            "usage": None,
+            **self.ids,
+        }
+        self.sequence = 0
+        self.text = ""
+        self.message: dict[str, Any] | None = None  # the message item being written
+
+    def _event(self, kind: str, **fields: Any) -> dict[str, Any]:
+        event = {"type": kind, "sequence_number": self.sequence, **fields}
+        self.sequence += 1
+        return event
+
+    def _snapshot(self) -> dict[str, Any]:
+        return {**self.response, "output": [dict(item) for item in self.response["output"]]}
+
+    def _open_message(self) -> list[dict[str, Any]]:
+        self.message = {
+            "id": f"msg_{self.ids['message_id']}",
+            "type": "message",
+            "role": "assistant",
+            "status": "in_progress",
+            "content": [],
+        }
+        self.response["output"].append(self.message)
+        index = len(self.response["output"]) - 1
+        part = {"type": "output_text", "text": "", "annotations": []}
+        return [
+            self._event("response.output_item.added", output_index=index, item=dict(self.message)),
+            self._event(
+                "response.content_part.added",
+                output_index=index,
+                item_id=self.message["id"],
+                content_index=0,
+                part=part,
+            ),
+        ]
+
+    def _close_message(self) -> list[dict[str, Any]]:
+        if self.message is None:
+            return []
+        message, self.message = self.message, None
+        index = self.response["output"].index(message)
+        part = {"type": "output_text", "text": self.text, "annotations": []}
+        message.update(status="completed", content=[part])
+        where = {"output_index": index, "item_id": message["id"], "content_index": 0}
+        return [
+            self._event("response.output_text.done", **where, text=self.text, logprobs=[]),
+            self._event("response.content_part.done", **where, part=part),
+            self._event("response.output_item.done", output_index=index, item=dict(message)),
+        ]
+
+    def translate(self, event: StreamEvent) -> list[dict[str, Any]]:
+        if isinstance(event, MetadataEvent):
+            return [
+                self._event("response.created", response=self._snapshot()),
+                self._event("response.in_progress", response=self._snapshot()),
+            ]
+        if isinstance(event, TokenEvent | FinalAnswerEvent):
+            text = event.text if isinstance(event, TokenEvent) else _unsent(self.text, event.text)
+            if not text:
+                return []
+            out = self._open_message() if self.message is None else []
+            self.text += text
+            where = {"output_index": len(self.response["output"]) - 1, "item_id": self.message["id"]}  # type: ignore[index]
+            return [*out, self._event("response.output_text.delta", **where, content_index=0, delta=text, logprobs=[])]
+        if isinstance(event, ToolCallEvent):
+            out = self._close_message()
+            item = {
+                "id": f"fc_{event.id}",
+                "type": "function_call",
+                "status": "completed",
+                "call_id": event.id,
+                "name": event.name,
+                "arguments": event.arguments,
+            }
+            self.response["output"].append(item)
+            index = len(self.response["output"]) - 1
+            where = {"output_index": index, "item_id": item["id"]}
+            return [
+                *out,
+                self._event("response.output_item.added", output_index=index, item={**item, "arguments": ""}),
+                self._event("response.function_call_arguments.delta", **where, delta=event.arguments),
+                self._event("response.function_call_arguments.done", **where, arguments=event.arguments),
+                self._event("response.output_item.done", output_index=index, item=item),
+            ]
+        if isinstance(event, ErrorEvent):
+            self.response["error"] = {"code": "server_error", "message": event.message}
+            return []
+        if isinstance(event, DoneEvent):
+            out = self._close_message()
+            usage = openai_usage(event.usage)
+            if usage is not None:
+                self.response["usage"] = {
+                    "input_tokens": usage["prompt_tokens"],
+                    "input_tokens_details": {"cached_tokens": 0},
+                    "output_tokens": usage["completion_tokens"],
+                    "output_tokens_details": {"reasoning_tokens": 0},
+                    "total_tokens": usage["total_tokens"],
+                }
+            if self.response["error"] is not None or event.status == "error":
+                self.response["status"], kind = "failed", "response.failed"
+            elif event.status in ("partial", "interrupted"):
+                reason = "max_output_tokens" if event.status == "partial" else (event.reason or "interrupted")
+                self.response["status"], kind = "incomplete", "response.incomplete"
+                self.response["incomplete_details"] = {"reason": reason}
+            else:
+                self.response["status"], kind = "completed", "response.completed"
+            return [*out, self._event(kind, response=self._snapshot())]
+        return []  # the service's own agent steps: not Responses items (yet)
+
+    async def events(self, events: AsyncIterator[StreamEvent]) -> AsyncIterator[dict[str, Any]]:
+        async with aclosing(events):
+            async for event in events:
+                for rendered in self.translate(event):
+                    yield rendered
+
+
+def _unsent(sent: str, final: str) -> str:
+    """The final answer's text not streamed already (an agent's answer may come whole at the end)."""
+    return "" if sent.strip().endswith(final.strip()) else final

@@ -90,9 +90,7 @@ async def bench(url: str, upstream: FakeOpenAI) -> None:
     print(f"{'input':45} {'answered in':>12} {'/health median':>15} {'/health slowest':>16}")
     for name, work in cases.items():
         took, times = await health_while(url, work)
-        print(
-            f"{name:45} {took:>10.2f} s {statistics.median(times) * 1000:>12.1f} ms {max(times) * 1000:>13.1f} ms"
-        )
+        print(f"{name:45} {took:>10.2f} s {statistics.median(times) * 1000:>12.1f} ms {max(times) * 1000:>13.1f} ms")
 
 
 def main() -> None:

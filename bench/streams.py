@@ -36,6 +36,10 @@ class Markers:
 
 UPSTREAM = Markers(token=rb'"content": ?"[^"]', done=b"data: [DONE]")
 SERVICE = Markers(token=rb'"type": ?"token"', done=b'"type":"done"', failed=b'"status":"error"')
+OPENAI_CHAT = Markers(token=rb'"content": ?"[^"]', done=b"data: [DONE]", failed=b'"error":')
+OPENAI_RESPONSES = Markers(
+    token=rb'"type": ?"response.output_text.delta"', done=b"response.completed", failed=b"response.failed"
+)
 
 
 async def timed_stream(session: aiohttp.ClientSession, url: str, body: dict, markers: Markers) -> Result:
@@ -124,6 +128,7 @@ async def compare(
     service_url: str | Sequence[str],
     service_body: Callable[[int], dict],
     service_pid: int | Sequence[int],
+    markers: Markers = SERVICE,
 ) -> None:
     """For each level: streams straight from the upstream, then through `service_url`; prints both, and the gap."""
     print(
@@ -137,7 +142,7 @@ async def compare(
             direct = await measured(run_level(session, upstream_url, direct_body, UPSTREAM, level))
             pids = [service_pid] if isinstance(service_pid, int) else list(service_pid)
             service_before = sum(map(cpu_seconds, pids))
-            through = await measured(run_level(session, service_url, service_body, SERVICE, level))
+            through = await measured(run_level(session, service_url, service_body, markers, level))
             cpu = (sum(map(cpu_seconds, pids)) - service_before) / through["n"] * 1000
             print_row(level, "upstream", direct)
             print_row(level, "service", through, f"{cpu:.1f} ms")

@@ -136,3 +136,19 @@ async def test_the_agents_sdks_default_responses_model_runs_a_tool(served):
     result = await Runner.run(agent, 'What is the weather in "Oslo"?')
 
     assert ran == ["Oslo"] and "18 °C in Oslo" in result.final_output
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"input": []}, "input"),
+        ({"input": [{"role": "wizard", "content": "hi"}]}, "input"),
+        ({"input": "hi", "tool_choice": {}}, "tool_choice"),
+        ({"input": [{"type": "image_generation_call"}]}, "input"),
+    ],
+)
+async def test_a_request_that_makes_no_chat_is_a_400_naming_the_field(client, body, param):
+    with pytest.raises(openai.BadRequestError) as refused:
+        await client.responses.create(model="gpt-test", **body)
+
+    assert refused.value.param == param

@@ -28,25 +28,9 @@ from processes import REPO, free_port, start_service
 
 sys.path.insert(0, str(REPO))
 
+from tests.agents.test_isolated_tools import RUNAWAYS  # noqa: E402 - the spin tool the tests use
 from tests.fake_openai import FakeOpenAI  # noqa: E402
 from tests.knowledge.test_loaders import docx_bomb  # noqa: E402
-
-RUNAWAY_TOOL = '''
-from langchain_core.tools import tool
-
-isolated = True
-
-
-@tool
-def spin(seconds: float) -> str:
-    """Keeps the CPU busy for `seconds`."""
-    import time
-
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        pass
-    return "done"
-'''
 
 
 async def health_while(url: str, work) -> tuple[float, list[float]]:
@@ -101,7 +85,7 @@ def main() -> None:
         tools.mkdir()
         for builtin in ("calculator.py",):
             (tools / builtin).write_text((REPO / "tools" / builtin).read_text())
-        (tools / "spin.py").write_text(RUNAWAY_TOOL)
+        (tools / "runaways.py").write_text(RUNAWAYS)
         models = {"bench": {"provider": "openai", "base_url": upstream.base_url, "agent_style": "react"}}
         service = start_service(
             port,

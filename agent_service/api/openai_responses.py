@@ -8,17 +8,40 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from sse_starlette import ServerSentEvent
 
 from agent_service.api.deps import CallerDep, OwnerDep, ServicesDep
 from agent_service.api.errors import openai_error
 from agent_service.api.openai_chat import known_model, start_chat_completion
+from agent_service.protocols.openai.requests import ChatCompletionRequest
 from agent_service.protocols.openai.responses import ResponseRequest, ResponseStream
 from agent_service.runs.replay import find_answer
 from agent_service.streaming.responses import collect, sse_response
 
 router = APIRouter(prefix="/v1", tags=["openai"])
+
+# Chat-completion fields by the names the Responses request gives them. Below the top level
+# the two shapes differ (a message's index is the chat's, instructions come first; a tool is
+# nested differently): an error names the Responses field alone.
+RESPONSES_NAMES = {"messages": "input", "response_format": "text", "max_completion_tokens": "max_output_tokens"}
+
+
+def _chat_completion(body: ResponseRequest) -> ChatCompletionRequest:
+    """The request in chat-completion terms; what is wrong with it is told in the Responses
+    request's own names, by the app's validation-error handler."""
+    try:
+        return body.as_chat_completion()
+    except ValidationError as exc:
+        named = [{**error, "loc": ("body", _responses_name(error["loc"][0]))} for error in exc.errors()]
+        raise RequestValidationError(named) from None
+
+
+def _responses_name(field: object) -> str:
+    return RESPONSES_NAMES.get(str(field), str(field))
+
 
 ResponseId = Annotated[str, Path(pattern=r"^resp_[A-Za-z0-9_-]{1,64}$", description="`resp_<message_id>`")]
 
@@ -34,7 +57,7 @@ def _final(events: list[dict[str, Any]]) -> dict[str, Any]:
 @router.post("/responses")
 async def create_response(body: ResponseRequest, request: Request, services: ServicesDep, caller: CallerDep):
     """A response, streamed (OpenAI's Responses events) or whole (a `response` object)."""
-    chat = body.as_chat_completion()
+    chat = _chat_completion(body)
     model = known_model(services, chat.model)
     run = await start_chat_completion(services, chat, caller, str(request.base_url))
     events = ResponseStream(model=model, **run.turn.ids).events(run.events())

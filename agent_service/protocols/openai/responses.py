@@ -14,15 +14,13 @@ The stream carries OpenAI's event names, each with a `sequence_number`: `respons
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agent_service.errors import ServiceError
 from agent_service.protocols.openai.chunks import openai_usage
 from agent_service.protocols.openai.requests import ChatCompletionRequest, UnsupportedField
 from agent_service.streaming.events import (
@@ -34,10 +32,6 @@ from agent_service.streaming.events import (
     TokenEvent,
     ToolCallEvent,
 )
-
-# Chat-completion fields by the names the Responses request gives them.
-_RESPONSES_NAMES = {"messages": "input", "response_format": "text.format", "max_completion_tokens": "max_output_tokens"}
-_UNION_BRANCH = re.compile(r"^(str|int|float|bool|list|dict|none|[A-Z]\w*)$|[\[\]'(),]")
 
 
 class FunctionTool(BaseModel):
@@ -134,14 +128,8 @@ class ResponseRequest(BaseModel):
                 if found.strict is not None:
                     response_format["json_schema"]["strict"] = found.strict
             fields["response_format"] = response_format
-        try:
-            return ChatCompletionRequest.model_validate({k: v for k, v in fields.items() if v is not None})
-        except ValidationError as exc:  # named as the Responses request names it
-            first = exc.errors()[0]
-            path = [_RESPONSES_NAMES.get(str(part), str(part)) for part in first["loc"][:1]]
-            path += [str(part) for part in first["loc"][1:] if not _UNION_BRANCH.search(str(part))]
-            message = first["msg"].removeprefix("Value error, ")
-            raise ServiceError(f"{'.'.join(path)}: {message}", code="invalid_value", param=path[0]) from None
+        # A pydantic ValidationError names chat-completion fields: the route names them back.
+        return ChatCompletionRequest.model_validate({k: v for k, v in fields.items() if v is not None})
 
     def _tool_choice(self) -> Any:
         if isinstance(self.tool_choice, dict) and self.tool_choice.get("type") == "function":

@@ -41,11 +41,10 @@ def main() -> int:
         for keys_required, until in [(False, keyed_until), (True, started + args.minutes * 60)]:
             with (
                 tempfile.TemporaryDirectory() as data,
-                serve(fuzz_settings(Path(data), upstream, api_keys=[API_KEY])) as (base_url, openapi),
+                serve(fuzz_settings(Path(data), upstream, api_keys=[API_KEY])) as service,
             ):
                 report = fuzz(
-                    base_url,
-                    openapi,
+                    service,
                     examples=args.examples,
                     rounds_until=until,
                     with_key=None if keys_required else API_KEY,

@@ -21,7 +21,7 @@ from agent_service.api.app import create_app
 from agent_service.config import Settings, get_settings
 from agent_service.db.models import Conversation, Message, ToolCall
 from tests.asgi import asgi_client
-from tests.fake_openai import FakeOpenAI
+from tests.fake_openai import FakeOpenAI, Reply
 from tests.threaded_server import ThreadedServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -50,7 +50,9 @@ def fake_openai_server() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture
 def upstream(fake_openai_server: FakeOpenAI) -> FakeOpenAI:
-    """The fake upstream, with an empty script and no recorded requests."""
+    """The fake upstream, with an empty script, its default reply and no recorded requests."""
+    fake_openai_server.default = Reply()
+    fake_openai_server.responder = None
     fake_openai_server.replies.clear()
     fake_openai_server.requests.clear()
     fake_openai_server.on_request = None

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -75,16 +74,30 @@ def fuzz_settings(data: Path, upstream: FakeOpenAI, *, api_keys: list[str]) -> S
     )
 
 
+@dataclass
+class Service:
+    base_url: str
+    openapi: dict[str, Any]
+    # Threads of this process from before the service started (the fuzzer's, the fake
+    # upstream's, what earlier tests left running): their CPU is not the service's.
+    other_threads: frozenset[int]
+
+
 @contextmanager
-def serve(settings: Settings) -> Iterator[tuple[str, dict[str, Any]]]:
-    """The service on a free port: its base URL and its OpenAPI schema."""
+def serve(settings: Settings) -> Iterator[Service]:
+    """The service on a free port, in this process."""
+    other_threads = _thread_ids()
     app = create_app(settings)
     server = ThreadedServer(app, lifespan="on")
     base_url = server.start()
     try:
-        yield base_url, app.openapi()
+        yield Service(base_url, app.openapi(), other_threads)
     finally:
         server.stop(timeout=30)
+
+
+def _thread_ids() -> frozenset[int]:
+    return frozenset(int(task.name) for task in os.scandir("/proc/self/task"))
 
 
 @dataclass
@@ -134,11 +147,11 @@ def _problem(response: Any, *, must_be_401: bool) -> str | None:
     return None
 
 
-def service_cpu_seconds(caller: int) -> float:
-    """CPU time of this process's threads but `caller` (the fuzzer's): the service's, served in-process."""
+def service_cpu_seconds(service: Service) -> float:
+    """CPU time of the threads this process started since the service did: the service's."""
     ticks = 0
     for task in os.scandir("/proc/self/task"):
-        if int(task.name) == caller:
+        if int(task.name) in service.other_threads:
             continue
         try:
             fields = Path(task.path, "stat").read_text().rsplit(")", 1)[1].split()
@@ -160,8 +173,7 @@ def with_strings(value: Any, text: str) -> Any:
 
 
 def fuzz(
-    base_url: str,
-    openapi: dict[str, Any],
+    service: Service,
     *,
     examples: int,
     rounds_until: float | None = None,
@@ -178,15 +190,17 @@ def fuzz(
     each request is sent again with its body's and query's strings replaced by one
     of ADVERSARIAL.
     """
-    schema = schemathesis.openapi.from_dict(openapi)
-    schema.config.update(base_url=base_url)
+    schema = schemathesis.openapi.from_dict(service.openapi)
+    schema.config.update(base_url=service.base_url)
     report = Report()
     session = requests.Session()
     operations = [result.ok() for result in schema.get_all_operations() if isinstance(result, Ok)]
     round_seed = random_seed
     while True:
         for operation in operations:
-            _fuzz_operation(operation, session, report, examples, round_seed, with_key, keys_required, adversarial)
+            _fuzz_operation(
+                operation, service, session, report, examples, round_seed, with_key, keys_required, adversarial
+            )
         round_seed += 1
         if rounds_until is None or time.monotonic() >= rounds_until:
             return report
@@ -194,6 +208,7 @@ def fuzz(
 
 def _fuzz_operation(
     operation: Any,
+    service: Service,
     session: requests.Session,
     report: Report,
     examples: int,
@@ -204,7 +219,6 @@ def _fuzz_operation(
 ) -> None:
     secured = bool(operation.definition.raw.get("security"))
     name = f"{operation.method.upper()} {operation.path}"
-    fuzzer = threading.get_native_id()
 
     @seed(round_seed)
     @settings(
@@ -231,13 +245,13 @@ def _fuzz_operation(
 
     def check(case: Any, headers: dict[str, str]) -> None:
         report.requests += 1
-        spent = service_cpu_seconds(fuzzer)
+        spent = service_cpu_seconds(service)
         try:
             response = case.call(session=session, headers=headers, timeout=REQUEST_TIMEOUT)
             problem = _problem(response, must_be_401=keys_required and secured)
         except requests.RequestException as exc:
             problem = f"broken response: {type(exc).__name__}: {exc}"
-        cpu = service_cpu_seconds(fuzzer) - spent
+        cpu = service_cpu_seconds(service) - spent
         if cpu > report.most_cpu[0]:
             report.most_cpu = (cpu, _describe(case))
         if not problem and cpu > MAX_CPU_SECONDS:

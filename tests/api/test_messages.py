@@ -133,7 +133,9 @@ async def test_history_skips_answers_still_streaming(live_server: str, upstream:
     async with httpx.AsyncClient(base_url=live_server, timeout=10) as http:
         body = {"query": "first", "stream": True, "model_name": "gpt-test"}
         async with http.stream("POST", "/chat/chat", json=body) as first:
-            events = await Events(first).until(lambda e: e["type"] == "token")
+            # Held: a reader dropped here would be finalized, closing the first connection.
+            first_events = Events(first)
+            events = await first_events.until(lambda e: e["type"] == "token")
             follow_up = {"query": "second", "conversation_id": events[0]["conversation_id"], "history_len": 5}
             await http.post("/chat/chat", json={**follow_up, "model_name": "gpt-test"})
 

@@ -173,6 +173,9 @@ class Settings(BaseSettings):
     # MCP servers that ask for it), and how long they wait before it counts as a no.
     tools_requiring_approval: Annotated[list[str], NoDecode] = Field(default_factory=list)
     tool_approval_timeout: float = Field(600.0, gt=0)  # seconds
+    # An agent turn that called the client's own tools (/v1 chat_agent with `tools`) waits this long
+    # for the client's next request with the results, then goes on without them.
+    client_tool_timeout: float = Field(600.0, gt=0)  # seconds
     mcp_servers: dict[str, McpServerConfig] = Field(default_factory=dict)  # name -> server
 
     # sql_query tool: a read-only view of a database the operator chooses.

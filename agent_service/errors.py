@@ -29,6 +29,11 @@ class NotFoundError(ServiceError):
     code = "not_found"
 
 
+class ConflictError(ServiceError):
+    status_code = 409
+    code = "conflict"
+
+
 class UnknownModelError(ServiceError):
     status_code = 400
     code = "invalid_model"

@@ -5,6 +5,7 @@ every tool call for the database."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 from uuid import UUID
@@ -21,10 +22,13 @@ from agent_service.agents.guarded import ToolErrorObservation
 from agent_service.db.models import ToolCall, utcnow
 from agent_service.runs.answer import estimate_answer_tokens
 from agent_service.runs.approvals import ApprovalGate, Decision
+from agent_service.runs.client_calls import ClientCalls, call_id
 from agent_service.streaming.events import (
+    RequiresActionEvent,
     StreamEvent,
     TokenEvent,
     ToolApprovalEvent,
+    ToolCallEvent,
     ToolEndEvent,
     ToolErrorEvent,
     ToolStartEvent,
@@ -53,11 +57,23 @@ class AgentEventHandler(AsyncCallbackHandler):
         self._usage = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
         self._usage_estimated = False
         self._prompt_tokens: dict[UUID, int] = {}  # per model call, for models that report no usage
+        self._client_tools: set[str] = set()  # tools the client runs (`watch_client_calls`)
+        self._client_index = 0  # the next client call's index in its step's `tool_calls`
 
     def watch(self, gate: ApprovalGate) -> None:
         """Report the calls that wait at `gate`, and record how each was decided."""
         gate.on_pending = self._approval_pending
         gate.on_decided = self._approval_decided
+
+    def watch_client_calls(self, calls: ClientCalls) -> None:
+        """The calls of the client's tools go out as `tool_call` events, and once a step's
+        calls all wait at `calls`, a `requires_action` event says so."""
+        self._client_tools = calls.tools
+        calls.on_waiting = self._client_calls_waiting
+
+    def _client_calls_waiting(self, ids: list[str]) -> None:
+        self._client_index = 0
+        self.queue.put_nowait(RequiresActionEvent(**self.ids, tool_calls=ids))
 
     def _approval_pending(self, run_id: str) -> None:
         call, _ = self._open[UUID(run_id)]
@@ -149,6 +165,18 @@ class AgentEventHandler(AsyncCallbackHandler):
         )
         self.tool_calls.append(call)
         self._open[run_id] = (call, time.perf_counter())
+        if name in self._client_tools:
+            arguments = tool_input if isinstance(tool_input, str) else json.dumps(tool_input, ensure_ascii=False)
+            event = ToolCallEvent(
+                **self.ids,
+                index=self._client_index,
+                id=call_id(self.ids["message_id"], run_id),
+                name=name,
+                arguments=arguments,
+            )
+            self._client_index += 1
+            self.queue.put_nowait(event)
+            return
         self.queue.put_nowait(
             ToolStartEvent(**self.ids, run_id=str(run_id), tool=name, input=tool_input, step=self.step)
         )

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
 
 from langchain_classic.agents import AgentExecutor, create_react_agent, create_tool_calling_agent
 from langchain_core.agents import AgentAction
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, ChatMessage, SystemMessage
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder, StringPromptTemplate
-from langchain_core.runnables import Runnable, RunnablePassthrough
+from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 from langchain_core.tools import BaseTool
 
 from agent_service.agents.glm3_parser import GLM3_STOP_SEQUENCES, GLM3OutputParser, glm3_system_prompt
@@ -26,6 +28,7 @@ from agent_service.agents.guarded import GuardedTool
 from agent_service.agents.react_parser import REACT_STOP_SEQUENCES, ReActOutputParser
 from agent_service.config import AgentStyle
 from agent_service.runs.approvals import ApprovalGate
+from agent_service.runs.client_calls import ClientCalls, ClientTool
 
 TOOL_CALLING_SYSTEM = (
     "You are a helpful assistant. Use the tools when they help answer the question; "
@@ -100,15 +103,20 @@ def build_executor(
     tool_timeout: float,
     approval: ApprovalGate | None = None,
     needs_approval: Callable[[str], bool] = lambda name: False,
+    client_tools: Sequence[ClientTool] = (),
 ) -> AgentExecutor:
-    """The executor over `tools`; those `needs_approval` names wait at `approval` before each call."""
-    guarded = [
+    """The executor over `tools`; those `needs_approval` names wait at `approval` before each call.
+    `client_tools` join them: the client runs those (`runs.client_calls`)."""
+    guarded: list[BaseTool] = [
         GuardedTool.wrap(tool, timeout=tool_timeout, approval=approval if needs_approval(tool.name) else None)
         for tool in tools
     ]
+    agent = build_agent(style, model, [*guarded, *client_tools], react_prompt)
+    if client_tools:
+        agent = agent | RunnableLambda(partial(_note_client_calls, client_tools[0].calls))
     executor = AgentExecutor(
-        agent=build_agent(style, model, guarded, react_prompt),
-        tools=guarded,
+        agent=agent,
+        tools=[*guarded, *client_tools],
         max_iterations=max_iterations,  # the time limit is the caller's (`runs.agent`): it stops while a person decides
         handle_parsing_errors=True,
         return_intermediate_steps=True,
@@ -117,3 +125,10 @@ def build_executor(
     # each step as one `ainvoke` instead of a runnable stream saves work per step.
     executor.agent.stream_runnable = False  # type: ignore[union-attr]
     return executor
+
+
+def _note_client_calls(calls: ClientCalls, plan: Any) -> Any:
+    """Tell `calls` how many of the client's tools the agent's next step calls: they go out together."""
+    actions = plan if isinstance(plan, list) else [plan]
+    calls.plan(sum(1 for action in actions if isinstance(action, AgentAction) and action.tool in calls.tools))
+    return plan

@@ -34,8 +34,16 @@ from agent_service.errors import NotFoundError, ServiceError
 from agent_service.knowledge.errors import KnowledgeBaseNotFoundError
 from agent_service.protocols.openai.chunks import ChunkStream, fold
 from agent_service.protocols.openai.requests import ChatCompletionRequest
+from agent_service.runs.client_calls import answer_of
 from agent_service.runs.replay import FoundAnswer, find_answer
-from agent_service.runs.start import ChatRun, start_agent_chat, start_completion, start_knowledge_base_chat
+from agent_service.runs.start import (
+    ChatRun,
+    ResumedRun,
+    resume_with_tool_results,
+    start_agent_chat,
+    start_completion,
+    start_knowledge_base_chat,
+)
 from agent_service.runs.turn import Caller
 from agent_service.services import Services
 from agent_service.streaming.responses import collect, sse_response
@@ -96,9 +104,19 @@ def _request(kind: type[TurnRequest], body: ChatCompletionRequest, **fields: Any
 
 
 async def start_chat_completion(
-    services: Services, body: ChatCompletionRequest, caller: Caller, base_url: str
-) -> ChatRun:
+    services: Services,
+    body: ChatCompletionRequest,
+    caller: Caller,
+    base_url: str,
+    *,
+    on_disconnect: str | None = None,
+    question_meta: dict[str, Any] | None = None,
+) -> ChatRun | ResumedRun:
+    """Start the turn this completion asks for, in its chat mode. `on_disconnect` overrides the
+    setting (a background response goes on alone); `question_meta` is kept with the question."""
     listed = services.settings.openai_store_default if body.store is None else body.store
+    kept = {"listed": listed, "question_meta": question_meta}
+    extra = {"on_disconnect": on_disconnect} if on_disconnect else {}
     try:
         if body.chat_mode == "chat_knowledge":
             if not isinstance(body.chat_param, str) or not body.chat_param.strip():
@@ -107,24 +125,30 @@ async def start_chat_completion(
                     code="invalid_chat_param",
                     param="chat_param",
                 )
-            request = _request(KnowledgeBaseChatRequest, body, knowledge_base_name=body.chat_param.strip())
-            return await start_knowledge_base_chat(services, request, caller=caller, base_url=base_url, listed=listed)
+            request = _request(KnowledgeBaseChatRequest, body, knowledge_base_name=body.chat_param.strip(), **extra)
+            return await start_knowledge_base_chat(services, request, caller=caller, base_url=base_url, **kept)
         if body.chat_mode == "chat_agent":
             if body.stop:
                 raise ServiceError(
                     "stop is not supported with chat_mode chat_agent", code="invalid_value", param="stop"
                 )
-            return await start_agent_chat(
-                services, _request(AgentChatRequest, body, tools=body.tool_names), caller=caller, listed=listed
-            )
+            results = body.tool_results()
+            if results and (message_id := answer_of(next(iter(results)))):
+                # The results of the client's tools an answer waits for: that answer goes on.
+                on_disconnect = on_disconnect or services.settings.on_disconnect
+                return await resume_with_tool_results(
+                    services, message_id=message_id, results=results, caller=caller, on_disconnect=on_disconnect
+                )
+            request = _request(AgentChatRequest, body, tools=body.tool_names, **extra)
+            return await start_agent_chat(services, request, caller=caller, client_tools=body.client_tools(), **kept)
         return await start_completion(
             services,
-            _request(ChatRequest, body),
+            _request(ChatRequest, body, **extra),
             caller=caller,
             messages_for=body.model_messages,
             tools=body.client_tools(),
             options=body.model_options(),
-            listed=listed,
+            **kept,
         )
     # The turn starts refusing before it writes anything; here the refusals name OpenAI's parameter.
     except KnowledgeBaseNotFoundError as exc:
@@ -155,17 +179,17 @@ async def chat_completions(body: ChatCompletionRequest, request: Request, servic
     include_usage = bool(body.stream_options and body.stream_options.include_usage) or not body.stream
     chunks = ChunkStream(
         model=model,
-        **run.turn.ids,
+        **run.ids,
         sources=run.sources if body.chat_mode == "chat_knowledge" else None,
         include_usage=include_usage,
-    ).chunks(run.events())
+    ).chunks(run.events(), after=run.after)
     if body.stream:
         return sse_response(_then_done(chunks), encode=_frame)
 
     collected = await collect(chunks)
     if failed := next((chunk for chunk in collected if "error" in chunk), None):
         body_ = openai_error(502, failed["error"]["message"], code="upstream_error")
-        return JSONResponse({**body_, **run.turn.ids}, status_code=502)
+        return JSONResponse({**body_, **run.ids}, status_code=502)
     return fold(collected)
 
 

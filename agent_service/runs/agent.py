@@ -27,10 +27,13 @@ async def stream_agent(
     """metadata, (token | tool_start | tool_end | tool_error)..., final_answer, done.
 
     The agent works for at most `time_limit` seconds, not counting the time a
-    tool call waits for a person's decision; then it stops as at its step limit."""
+    tool call waits for a person's decision or for the client's result; then it
+    stops as at its step limit."""
     handler = AgentEventHandler(**turn.ids, model=turn.model_name)
     if turn.approvals is not None:
         handler.watch(turn.approvals)
+    if turn.client_calls is not None:
+        handler.watch_client_calls(turn.client_calls)
     yield MetadataEvent(
         **turn.ids, model=turn.model_name, user_message_id=turn.user_message_id, agent_style=agent_style
     )
@@ -44,6 +47,8 @@ async def stream_agent(
             async with asyncio.timeout(time_limit) as deadline:
                 if turn.approvals is not None:
                     turn.approvals.on_waiting = _stopping_while_waiting(deadline)
+                if turn.client_calls is not None:
+                    turn.client_calls.on_pause = _stopping_while_waiting(deadline)
                 return await executor.ainvoke(inputs, config={"callbacks": [handler]})
         except TimeoutError:
             if not deadline.expired():

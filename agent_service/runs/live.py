@@ -26,7 +26,14 @@ from agent_service.db.models import new_id
 from agent_service.errors import NotFoundError
 from agent_service.runs.approvals import Decision
 from agent_service.runs.turn import Turn
-from agent_service.streaming.events import DoneEvent, ErrorEvent, StreamEvent, TokenEvent, ToolApprovalEvent
+from agent_service.streaming.events import (
+    DoneEvent,
+    ErrorEvent,
+    RequiresActionEvent,
+    StreamEvent,
+    TokenEvent,
+    ToolApprovalEvent,
+)
 from agent_service.streaming.journal import compact
 
 logger = logging.getLogger(__name__)
@@ -75,8 +82,8 @@ class LiveRun:
         if self._first_token and isinstance(event, TokenEvent):
             self._first_token = False
             metrics.FIRST_TOKEN.observe(time.perf_counter() - self._started_at)
-        if isinstance(event, ToolApprovalEvent):
-            # A person may come looking for it now: saved `requires_action` at once, not at the next checkpoint.
+        if isinstance(event, ToolApprovalEvent | RequiresActionEvent):
+            # Someone may come looking for it now: saved `requires_action` at once, not at the next checkpoint.
             self._saving_now = asyncio.create_task(self._save_progress())
 
     async def _save_progress(self) -> None:
@@ -88,8 +95,7 @@ class LiveRun:
 
     @property
     def status(self) -> str:
-        approvals = self.turn.approvals
-        return "requires_action" if approvals is not None and approvals.pending else "streaming"
+        return "requires_action" if self.turn.waiting else "streaming"
 
     async def _produce(self, events: AsyncIterator[StreamEvent]) -> None:
         try:
@@ -246,6 +252,10 @@ class LiveRuns(Protocol):
         """Answer the tool call `run_id` of a live answer that waits for approval."""
         ...
 
+    async def deliver(self, message_id: str, results: dict[str, str]) -> None:
+        """The client's results of a live answer's calls of the client's tools, by call id."""
+        ...
+
     async def begin(self) -> None:
         """Start what the runs need in the background (at the app's start-up)."""
         ...
@@ -323,6 +333,12 @@ class LocalRuns:
         if run is None or run.turn.approvals is None:
             raise NotFoundError(f"no tool call {run_id!r} of message {message_id!r} is waiting for approval")
         run.turn.approvals.decide(run_id, decision)
+
+    async def deliver(self, message_id: str, results: dict[str, str]) -> None:
+        run = self.runs.get(message_id)
+        if run is None or run.turn.client_calls is None:
+            raise NotFoundError(f"message {message_id!r} waits for no tool result", param="messages")
+        run.turn.client_calls.deliver(results)
 
     async def begin(self) -> None:
         pass  # the checkpoints start with the first answer

@@ -234,6 +234,16 @@ class RedisRuns(LocalRuns):
         if reply.get("status") == 404:
             raise NotFoundError(reply["message"])
 
+    async def deliver(self, message_id: str, results: dict[str, str]) -> None:
+        if message_id in self.runs:
+            return await super().deliver(message_id, results)
+        remote = await self.find(message_id)
+        if not isinstance(remote, RemoteRun):
+            raise NotFoundError(f"message {message_id!r} waits for no tool result", param="messages")
+        reply = await self._ask(remote.turn.replica, {"op": "deliver", "message_id": message_id, "results": results})
+        if reply.get("status") == 404:
+            raise NotFoundError(reply["message"], param="messages")
+
     async def _ask(self, replica: str, request: dict[str, Any]) -> dict[str, Any]:
         """Send `request` to another replica's control channel and wait for its reply."""
         reply_key = f"{PREFIX}reply:{self.replica}:{id(request)}:{asyncio.get_running_loop().time()}"
@@ -262,6 +272,8 @@ class RedisRuns(LocalRuns):
             elif request["op"] == "decide":
                 decision = Decision(request["status"], request["reason"], request["by"])
                 await super().decide(request["message_id"], request["run_id"], decision)
+            elif request["op"] == "deliver":
+                await super().deliver(request["message_id"], request["results"])
         except AlreadyDecidedError as exc:
             reply = {"status": 409, "message": str(exc)}
         except NotFoundError as exc:

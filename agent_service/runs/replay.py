@@ -42,8 +42,8 @@ class FoundAnswer:
     async def events(
         self, after: int = -1, *, follow: bool = True, earlier: bool = False
     ) -> AsyncIterator[StreamEvent]:
-        """The events with `seq > after` (all of them with `earlier`, cut at `after`
-        for renderers that need what came before); a live answer's go on until
+        """The events with `seq > after` (all of them with `earlier`, each token as it
+        streamed, for renderers that need what came before); a live answer's go on until
         `done` (with `follow`) or stop where it has come."""
         start = -1 if earlier else after
         if self.live is not None:
@@ -78,12 +78,15 @@ async def find_answer(services: Services, *, message_id: str, owner: str | None)
 
 
 def stored_events(stored: StoredAnswer, after: int = -1, *, earlier: bool = False) -> list[StreamEvent]:
-    """A stored answer's events after `after` (with `earlier`, all, cut at `after`),
+    """A stored answer's events after `after` (with `earlier`, all, each token as it streamed),
     ending with `done`. An answer a crash cut has its last checkpoint and a `done`
     that says so; one saved before answers kept their events has its text as one token."""
     ids = {"conversation_id": stored.conversation_id, "message_id": stored.message_id}
     journal = stored.events or _as_journal(stored)
-    events = expand(journal, ids=ids, split_at=after) if earlier else events_after(journal, after, ids=ids)
+    if earlier:  # every token as it streamed: renderers number their events the same as live
+        events = expand(journal, ids=ids, every_token=True)
+    else:
+        events = events_after(journal, after, ids=ids)
     last_seq = journal[-1]["seq"] if journal else -1
     if not journal or journal[-1]["type"] != "done":
         interrupted = stored.status in LIVE_STATUSES  # its process is gone

@@ -9,6 +9,7 @@ connection that asked for it follows.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,15 +23,23 @@ from agent_service.api.schemas import AgentChatRequest, ChatRequest, ChatRequest
 from agent_service.chains import kb_chat
 from agent_service.chains.llm_chat import build_messages, history_as_text
 from agent_service.chains.not_covered import not_covered
-from agent_service.errors import ServiceUnavailableError, TooManyAnswersError
+from agent_service.errors import (
+    ConflictError,
+    NotFoundError,
+    ServiceError,
+    ServiceUnavailableError,
+    TooManyAnswersError,
+)
 from agent_service.memory import fit_conversation, fit_history, history_budget
 from agent_service.runs.agent import stream_agent
 from agent_service.runs.answer import stream_answer, stream_fixed_answer
 from agent_service.runs.approvals import ApprovalGate
+from agent_service.runs.client_calls import ClientCalls, ClientTool
 from agent_service.runs.live import LiveRun
+from agent_service.runs.replay import FoundAnswer, find_answer
 from agent_service.runs.turn import Caller, Turn, begin_turn, check_conversation_id
 from agent_service.services import Services
-from agent_service.streaming.events import DocsEvent, StreamEvent
+from agent_service.streaming.events import DocsEvent, RequiresActionEvent, StreamEvent
 
 
 @dataclass
@@ -41,17 +50,84 @@ class ChatRun:
     sources: list[dict[str, Any]] = field(default_factory=list)  # knowledge-base turns
     docs: list[str] = field(default_factory=list)  # the same, as Chatchat's strings
 
+    @property
+    def ids(self) -> dict[str, str]:
+        return self.turn.ids
+
+    @property
+    def after(self) -> int:
+        """The last event the client has seen already: none."""
+        return -1
+
     async def events(self) -> AsyncIterator[StreamEvent]:
-        """Every event of the answer, for the connection that asked for it; if that
-        connection goes away before `done` and said `cancel`, the answer stops."""
+        """Every event of the answer, for the connection that asked for it, to `done` or to a
+        `requires_action` (the client's tools called); if that connection goes away
+        before then and said `cancel`, the answer stops."""
         ended = False
         try:
             async for event in self.live.follow():
                 yield event
+                if isinstance(event, RequiresActionEvent):
+                    break  # the client's turn: it brings the results with its next request
             ended = True
         finally:
             if not ended and self.on_disconnect == "cancel":
                 self.live.stop("client_disconnected")
+
+
+@dataclass
+class ResumedRun:
+    """An agent answer that waited for the results of the client's tools, going on with them:
+    what the request that brought them follows."""
+
+    services: Services
+    answer: FoundAnswer
+    after: int  # the `requires_action` event the results answer: the client saw up to there
+    on_disconnect: str
+    sources: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ids(self) -> dict[str, str]:
+        return self.answer.ids
+
+    async def events(self) -> AsyncIterator[StreamEvent]:
+        """The answer's events from the first (renderers need what came before `after`), to
+        `done` or to the next `requires_action`; as `ChatRun.events` on a disconnect."""
+        ended = False
+        try:
+            async for event in self.answer.events(-1, earlier=True):
+                yield event
+                if isinstance(event, RequiresActionEvent) and event.seq > self.after:
+                    break
+            ended = True
+        finally:
+            if not ended and self.on_disconnect == "cancel":
+                stopping = self.services.runs.stop(self.answer.message_id, "client_disconnected")
+                _STOPPING.add(task := asyncio.ensure_future(stopping))
+                task.add_done_callback(_STOPPING.discard)
+
+
+_STOPPING: set[asyncio.Future] = set()  # stops under way, held until they end
+
+
+async def resume_with_tool_results(
+    services: Services, *, message_id: str, results: dict[str, str], caller: Caller, on_disconnect: str
+) -> ResumedRun:
+    """Give the answer `message_id`, which waits for the client's tool results, those results;
+    it goes on (on whichever replica runs it)."""
+    answer = await find_answer(services, message_id=message_id, owner=caller.owner)
+    if answer.live is None:
+        status = answer.stored.status if answer.stored else "ended"
+        raise ConflictError(
+            f"the answer that called these tools has ended ({status}): send the conversation again without "
+            "its tool calls and results to start a new answer",
+            param="messages",
+        )
+    paused = [event.seq for event in await answer.live.so_far() if isinstance(event, RequiresActionEvent)]
+    if not paused:
+        raise NotFoundError(f"message {message_id!r} waits for no tool result", param="messages")
+    await services.runs.deliver(message_id, results)
+    return ResumedRun(services, answer, paused[-1], on_disconnect)
 
 
 def request_model(services: Services, body: ChatRequestBase, model_name: str) -> BaseChatModel:
@@ -69,8 +145,10 @@ async def start_turn(
     model_name: str,
     caller: Caller,
     listed: bool = True,
+    question_meta: dict[str, Any] | None = None,
 ) -> Turn:
-    """Resolve the conversation and its history, save the user's message and the answer's row."""
+    """Resolve the conversation and its history, save the user's message (with
+    `question_meta`: what a protocol keeps of the request) and the answer's row."""
     if services.runs.draining:
         raise ServiceUnavailableError("the server is shutting down: try again in a moment")
     limit = services.settings.max_live_answers_per_caller
@@ -94,6 +172,7 @@ async def start_turn(
         owner=caller.owner,
         replica=services.runs.replica,
         listed=listed,
+        question_meta=question_meta,
     )
     turn.caller = caller.key
     return turn
@@ -133,6 +212,7 @@ async def start_completion(
     tools: list[dict[str, Any]],
     options: dict[str, Any],
     listed: bool = True,
+    question_meta: dict[str, Any] | None = None,
 ) -> ChatRun:
     """A plain chat whose messages the client gives as they are (OpenAI's chat completions):
     `messages_for` makes them from the stored history; all of them are trimmed to fit the
@@ -149,15 +229,32 @@ async def start_completion(
     if options:
         model = model.bind(**options)
 
-    turn = await start_turn(services, body, chat_type="llm_chat", model_name=model_name, caller=caller, listed=listed)
+    turn = await start_turn(
+        services,
+        body,
+        chat_type="llm_chat",
+        model_name=model_name,
+        caller=caller,
+        listed=listed,
+        question_meta=question_meta,
+    )
     budget = history_budget(context_window=model_config.context_window, max_tokens=body.max_tokens, prompt="")
     messages = fit_conversation(messages_for(turn.history), budget)
     return _run(services, body, turn, stream_answer(turn=turn, model=model, messages=messages))
 
 
 async def start_agent_chat(
-    services: Services, body: AgentChatRequest, *, caller: Caller, listed: bool = True
+    services: Services,
+    body: AgentChatRequest,
+    *,
+    caller: Caller,
+    listed: bool = True,
+    question_meta: dict[str, Any] | None = None,
+    client_tools: list[dict[str, Any]] | None = None,
 ) -> ChatRun:
+    """An agent turn over the service's tools (`body.tools`: all when absent) and the client's
+    own function tools (`client_tools`, OpenAI's shape): the client runs those
+    (`runs.client_calls`)."""
     settings = services.settings
     model_name = services.models.resolve(body.model_name)
     model_config = services.models.config(model_name)
@@ -165,15 +262,32 @@ async def start_agent_chat(
     if services.tools.mcp is not None:
         await services.tools.mcp.started()  # the MCP servers' first connection, at start-up
     tools = await services.tools.aselect(body.tools)
+    functions = [tool["function"] for tool in client_tools or []]
+    if clash := {tool.name for tool in tools} & {function["name"] for function in functions}:
+        raise ServiceError(
+            f"the client's tool {sorted(clash)[0]!r} has the name of one of the service's tools: rename it",
+            code="invalid_value",
+            param="tools",
+        )
     model = request_model(services, body, model_name)
     style = model_config.effective_agent_style(model_name)
 
-    turn = await start_turn(services, body, chat_type="agent_chat", model_name=model_name, caller=caller, listed=listed)
+    turn = await start_turn(
+        services,
+        body,
+        chat_type="agent_chat",
+        model_name=model_name,
+        caller=caller,
+        listed=listed,
+        question_meta=question_meta,
+    )
     budget = (
         history_budget(context_window=model_config.context_window, max_tokens=body.max_tokens, prompt=body.query) // 2
     )  # the other half is for tool descriptions and the agent's own steps
     history = ([SystemMessage(body.system)] if body.system else []) + fit_history(turn.history, budget)
     turn.approvals = ApprovalGate(settings.tool_approval_timeout)
+    calls = ClientCalls(settings.client_tool_timeout, {f["name"] for f in functions}) if functions else None
+    turn.client_calls = calls
     executor = build_executor(
         style=style,
         model=model,
@@ -183,6 +297,7 @@ async def start_agent_chat(
         tool_timeout=settings.tool_timeout,
         approval=turn.approvals,
         needs_approval=services.tools.needs_approval,
+        client_tools=[ClientTool.of(f, calls=calls, message_id=turn.message_id) for f in functions] if calls else (),
     )
     inputs = {"input": body.query, "history": history_as_text(history) if style == "react" else history}
     return _run(
@@ -200,7 +315,13 @@ async def start_agent_chat(
 
 
 async def start_knowledge_base_chat(
-    services: Services, body: KnowledgeBaseChatRequest, *, caller: Caller, base_url: str, listed: bool = True
+    services: Services,
+    body: KnowledgeBaseChatRequest,
+    *,
+    caller: Caller,
+    base_url: str,
+    listed: bool = True,
+    question_meta: dict[str, Any] | None = None,
 ) -> ChatRun:
     """Stream: metadata, docs (the sources), token..., done. With no source found, the answer
     says that the documents do not cover the question, and no model is asked."""
@@ -213,7 +334,13 @@ async def start_knowledge_base_chat(
     )
 
     turn = await start_turn(
-        services, body, chat_type="knowledge_base_chat", model_name=model_name, caller=caller, listed=listed
+        services,
+        body,
+        chat_type="knowledge_base_chat",
+        model_name=model_name,
+        caller=caller,
+        listed=listed,
+        question_meta=question_meta,
     )
     found = kb_chat.sources(hits, kb=body.knowledge_base_name, base_url=base_url)
     first_events = [DocsEvent(**turn.ids, sources=found)]

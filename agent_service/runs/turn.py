@@ -23,6 +23,7 @@ from agent_service.db.models import ToolCall, new_id
 from agent_service.errors import ServiceError
 from agent_service.memory import DatabaseChatMessageHistory
 from agent_service.runs.approvals import ApprovalGate
+from agent_service.runs.client_calls import ClientCalls
 
 
 @dataclass
@@ -61,6 +62,12 @@ class Turn:
     stop_reason: str = "client_disconnected"  # why the stream is cancelled, when it is
     outcome: Outcome | None = None
     approvals: ApprovalGate | None = None  # agent turns: tool calls waiting for a person
+    client_calls: ClientCalls | None = None  # agent turns with the client's tools: calls waiting for the client
+
+    @property
+    def waiting(self) -> bool:
+        """Whether the answer waits for someone: a person's decision, or the client's tool results."""
+        return any(gate is not None and gate.pending for gate in (self.approvals, self.client_calls))
 
     @property
     def ids(self) -> dict[str, str]:
@@ -97,9 +104,10 @@ def begin_turn(
     owner: str | None = None,
     replica: str | None = None,
     listed: bool = True,
+    question_meta: dict[str, Any] | None = None,
 ) -> Turn:
     """Resolve the conversation, read its history, then save the user message
-    and the answer's `streaming` row.
+    (with `question_meta` beside the request) and the answer's `streaming` row.
 
     History rules (Langchain-Chatchat 0.2): an explicit history wins; else,
     with a conversation and `history_len > 0`, the last `history_len` turns
@@ -125,7 +133,7 @@ def begin_turn(
                 new=found is None and not namespaced,
                 client_id=requested if namespaced else None,
                 content=query,
-                meta={"request": request},
+                meta={"request": request, **(question_meta or {})},
                 title=found.title if found else "",
                 chat_type=chat_type,
                 owner=owner,

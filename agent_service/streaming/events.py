@@ -88,6 +88,15 @@ class ToolCallEvent(StreamEvent):
     arguments: str  # JSON text, as the model wrote it
 
 
+class RequiresActionEvent(StreamEvent):
+    """The agent waits for the client's results of its calls of the client's tools (the
+    `tool_call` events before this one, by `id`); the answer goes on when the client
+    sends them back (`/v1` chat_agent with `tools`)."""
+
+    type: Literal["requires_action"] = "requires_action"
+    tool_calls: list[str]
+
+
 class DocsEvent(StreamEvent):
     type: Literal["docs"] = "docs"
     sources: list[dict[str, Any]]
@@ -119,6 +128,7 @@ Event = Annotated[
     | ToolEndEvent
     | ToolErrorEvent
     | ToolCallEvent
+    | RequiresActionEvent
     | DocsEvent
     | FinalAnswerEvent
     | ErrorEvent

@@ -41,13 +41,24 @@ def compact(events: Iterable[StreamEvent]) -> list[dict[str, Any]]:
     return stored
 
 
-def expand(stored: Sequence[dict[str, Any]], *, ids: dict[str, str], split_at: int = -1) -> list[StreamEvent]:
+def expand(
+    stored: Sequence[dict[str, Any]], *, ids: dict[str, str], split_at: int = -1, every_token: bool = False
+) -> list[StreamEvent]:
     """The stored events; a merged token that `split_at` falls inside becomes two:
-    its tokens up to `split_at` (with that seq) and the rest."""
+    its tokens up to `split_at` (with that seq) and the rest. With `every_token`, each
+    merged token becomes the tokens it was made of, as they streamed (a renderer that
+    numbers its own events gives the same numbers live and stored)."""
     events: list[StreamEvent] = []
     for item in stored:
         data = {**item, **ids}
         sizes = data.pop("sizes", None)
+        if sizes and every_token:
+            first, start = data["seq"] - len(sizes) + 1, 0
+            for n, size in enumerate(sizes):
+                text = data["text"][start : start + size]
+                events.append(event_adapter.validate_python({**data, "seq": first + n, "text": text}))
+                start += size
+            continue
         if sizes and data["seq"] - len(sizes) < split_at < data["seq"]:
             cut = sum(sizes[: split_at - (data["seq"] - len(sizes))])
             events.append(event_adapter.validate_python({**data, "seq": split_at, "text": data["text"][:cut]}))

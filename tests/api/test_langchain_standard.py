@@ -1,5 +1,6 @@
 """LangChain's own standard tests for chat models (`langchain-tests`), run with `ChatOpenAI`
-pointed at the service's `/v1`, in its default mode, over a fake upstream that answers as a
+pointed at the service's `/v1` (chat completions, and the Responses API with
+`use_responses_api=True`), in its default mode, over a fake upstream that answers as a
 capable model would (tests/plausible_model.py). What they exercise: invoke, stream, batch,
 usage, stop sequences, model override, the client's tools and tool messages, tool choice,
 structured output and JSON mode. Skipped, with langchain-tests' own reasons: PDF, audio and
@@ -74,3 +75,11 @@ class TestChatOpenAIThroughTheService(ChatModelIntegrationTests):
     @property
     def returns_usage_metadata(self) -> bool:
         return True
+
+
+class TestChatOpenAIOnTheResponsesAPI(TestChatOpenAIThroughTheService):
+    """The same tests with `ChatOpenAI(use_responses_api=True)`: `/v1/responses`."""
+
+    @property
+    def chat_model_params(self) -> dict:
+        return {**super().chat_model_params, "use_responses_api": True}

@@ -309,7 +309,11 @@ async def test_agent_non_stream_carries_the_trace_on_the_message(client, upstrea
         ({"stop": ["a", "b", "c", "d", "e"]}, 400, "invalid_value", "stop"),
         ({"conversation_id": "not an id!"}, 400, "invalid_conversation_id", "conversation_id"),
         (
-            {"chat_mode": "chat_agent", "tools": [{"type": "function", "function": {"name": "f"}}]},
+            {
+                "chat_mode": "chat_knowledge",
+                "chat_param": "docs",
+                "tools": [{"type": "function", "function": {"name": "f"}}],
+            },
             400,
             "unsupported_parameter",
             "tools",

@@ -1,10 +1,12 @@
 """/v1/responses with the openai SDK's Responses client: plain, streamed (its stream helpers
 parse every event), a function tool round trip, structured output (`text.format`), retrieve,
+background responses, resuming a stream, cancel, `previous_response_id`, input items, delete,
 and the OpenAI Agents SDK's default (Responses) model. The fake upstream answers as a capable
 model would (tests/plausible_model.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
@@ -13,8 +15,8 @@ import pytest
 from agents import Agent, OpenAIResponsesModel, Runner, function_tool, set_tracing_disabled
 
 from agent_service.api.app import create_app
-from tests.conftest import Rows
-from tests.fake_openai import FakeOpenAI
+from tests.conftest import Rows, wait_for
+from tests.fake_openai import FakeOpenAI, Reply
 from tests.plausible_model import plausible_reply
 
 set_tracing_disabled(True)
@@ -112,11 +114,144 @@ async def test_text_format_json_schema_is_structured_output(client, upstream: Fa
     assert upstream.requests[-1]["response_format"]["json_schema"]["schema"] == schema
 
 
-async def test_what_is_not_served_yet_is_refused_by_name(client):
-    with pytest.raises(openai.BadRequestError) as refused:
-        await client.responses.create(model="gpt-test", input="hi", background=True)
+async def finished(client: openai.AsyncOpenAI, response_id: str, timeout: float = 10.0):
+    """The response once it is no longer queued or in progress."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while (response := await client.responses.retrieve(response_id)).status in ("queued", "in_progress"):
+        assert asyncio.get_running_loop().time() < deadline, f"{response_id} still {response.status}"
+        await asyncio.sleep(0.05)
+    return response
 
-    assert refused.value.param == "background"
+
+async def test_a_background_response_returns_at_once_and_runs_to_its_end(client, served, upstream: FakeOpenAI):
+    upstream.enqueue(Reply(text="Slowly but surely.", first_delay=0.5))
+
+    queued = await client.responses.create(model="gpt-test", input="Take your time.", background=True)
+    done = await finished(client, queued.id)
+
+    assert (queued.status, queued.background, queued.output) == ("queued", True, [])
+    assert done.status == "completed" and done.output_text == "Slowly but surely."
+    answer = wait_for(Rows(served[0]).saved_answer)
+    assert (answer.status, answer.content) == ("complete", "Slowly but surely.")
+
+
+async def test_a_stream_resumes_after_any_sequence_number(client, upstream: FakeOpenAI):
+    upstream.enqueue(Reply(text=" ".join(f"w{n}" for n in range(12)), delay=0.05))
+
+    seen = []
+    async with await client.responses.create(
+        model="gpt-test", input="Twelve words, please.", stream=True, background=True
+    ) as stream:  # background: it goes on when the client leaves
+        async for event in stream:
+            seen.append(event)
+            if event.type == "response.output_text.delta" and event.delta.strip() == "w3":
+                break
+    response_id = seen[0].response.id
+    rest = [event async for event in await client.responses.retrieve(response_id, stream=True, starting_after=5)]
+    whole = [event async for event in await client.responses.retrieve(response_id, stream=True)]
+
+    assert [e.sequence_number for e in rest] == list(range(6, whole[-1].sequence_number + 1))
+    assert [e.model_dump() for e in whole[6:]] == [e.model_dump() for e in rest]
+    assert [e.type for e in whole[: len(seen)]] == [e.type for e in seen]
+    assert rest[-1].type == "response.completed"
+    assert rest[-1].response.output_text == " ".join(f"w{n}" for n in range(12))
+
+
+async def test_cancel_stops_a_background_response(client, served, upstream: FakeOpenAI):
+    upstream.enqueue(Reply(text=" ".join(f"w{n}" for n in range(40)), delay=0.1))
+    queued = await client.responses.create(model="gpt-test", input="Go on and on.", background=True)
+    async for event in await client.responses.retrieve(queued.id, stream=True):
+        if event.type == "response.output_text.delta":
+            break
+
+    cancelled = await client.responses.cancel(queued.id)
+    again = await client.responses.retrieve(queued.id)
+
+    assert cancelled.status == again.status == "cancelled"
+    assert again.output_text.startswith("w0") and len(again.output_text.split()) < 40
+    assert wait_for(Rows(served[0]).saved_answer).status == "interrupted"
+    wait_for(lambda: upstream.streams_cut == 1)
+
+
+async def test_previous_response_id_continues_with_its_input_and_output(client, upstream: FakeOpenAI):
+    upstream.enqueue("Nice to meet you, Ada.", "Your name is Ada.")
+
+    first = await client.responses.create(model="gpt-test", input="My name is Ada.", instructions="Be brief.")
+    second = await client.responses.create(
+        model="gpt-test", input="What is my name?", previous_response_id=first.id, instructions="Be kind."
+    )
+
+    assert second.previous_response_id == first.id and second.output_text == "Your name is Ada."
+    assert second.conversation_id == first.conversation_id  # type: ignore[attr-defined]
+    assert upstream.requests[-1]["messages"] == [
+        {"role": "system", "content": "Be kind."},  # instructions are not carried over
+        {"role": "user", "content": "My name is Ada."},
+        {"role": "assistant", "content": "Nice to meet you, Ada."},
+        {"role": "user", "content": "What is my name?"},
+    ]
+
+
+async def test_a_function_tool_round_trip_by_previous_response_id(client, upstream: FakeOpenAI):
+    first = await client.responses.create(model="gpt-test", input='Weather in "Paris"?', tools=[WEATHER])
+    [call] = [item for item in first.output if item.type == "function_call"]
+
+    second = await client.responses.create(
+        model="gpt-test",
+        previous_response_id=first.id,
+        input=[{"type": "function_call_output", "call_id": call.call_id, "output": "18 °C"}],
+        tools=[WEATHER],
+    )
+
+    assert second.output_text == "The result is 18 °C."
+    sent = upstream.requests[-1]["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "tool"]
+    assert sent[1]["tool_calls"][0]["id"] == sent[2]["tool_call_id"] == call.call_id
+
+
+async def test_input_items_and_delete(client, upstream: FakeOpenAI):
+    items = [
+        {"role": "user", "content": "First question."},
+        {"role": "assistant", "content": "First answer."},
+        {"role": "user", "content": "Second question."},
+    ]
+    response = await client.responses.create(model="gpt-test", input=items)
+
+    listed = await client.responses.input_items.list(response.id, order="asc")
+    newest = await client.responses.input_items.list(response.id, limit=1)
+    await client.responses.delete(response.id)
+
+    assert [(item.role, item.content[0].text) for item in listed.data] == [
+        ("user", "First question."),
+        ("assistant", "First answer."),
+        ("user", "Second question."),
+    ]
+    assert [item.content[0].text for item in newest.data] == ["Second question."] and newest.has_more
+    with pytest.raises(openai.NotFoundError):
+        await client.responses.retrieve(response.id)
+    with pytest.raises(openai.NotFoundError) as unknown:
+        await client.responses.create(model="gpt-test", input="And?", previous_response_id=response.id)
+    assert unknown.value.param == "previous_response_id"
+
+
+async def test_another_keys_response_is_a_404(make_settings, live_server_for, upstream: FakeOpenAI):
+    app = create_app(make_settings(api_keys=["sk-alice", "sk-bob"]))
+    url = f"{live_server_for(app)}/v1"
+    async with (
+        openai.AsyncOpenAI(base_url=url, api_key="sk-alice", max_retries=0) as alice,
+        openai.AsyncOpenAI(base_url=url, api_key="sk-bob", max_retries=0) as bob,
+    ):
+        mine = await alice.responses.create(model="gpt-test", input="A secret of mine.")
+        for attempt in (
+            bob.responses.retrieve(mine.id),
+            bob.responses.cancel(mine.id),
+            bob.responses.delete(mine.id),
+            bob.responses.input_items.list(mine.id),
+            bob.responses.create(model="gpt-test", input="Go on.", previous_response_id=mine.id),
+        ):
+            with pytest.raises(openai.NotFoundError):
+                await attempt
+        assert (await alice.responses.retrieve(mine.id)).output_text == "OK"
+    app.state.services.close()
 
 
 async def test_the_agents_sdks_default_responses_model_runs_a_tool(served):

@@ -1,6 +1,7 @@
 """Two replicas on one PostgreSQL and one Redis, as two processes on two ports,
 tested through HTTP: an answer is followed, stopped and decided on either, a
-conversation continues on the other, and a replica that dies is noticed."""
+conversation continues on the other, a background response is resumed, cancelled
+and continued on the other, and a replica that dies is noticed."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import openai
 import pytest
 
 from tests.db.postgres import postgres_bin, postgres_server
@@ -142,6 +144,35 @@ def test_a_replica_killed_mid_answer_is_noticed_by_the_other(replicas, upstream:
     assert answer["content"] and text_of(reader.received()).startswith(answer["content"])
     assert text_of(replay) == answer["content"]
     assert (replay[-1]["type"], replay[-1]["status"], replay[-1]["reason"]) == ("done", "interrupted", "server_crash")
+
+
+def test_a_background_response_is_resumed_cancelled_and_continued_on_the_other_replica(replicas, upstream: FakeOpenAI):
+    a, b = replicas
+    upstream.enqueue(Reply(text=LONG, delay=0.03), "Continued.")
+    on_a = openai.OpenAI(base_url=f"{a.url}/v1", api_key="unused", max_retries=0, timeout=30)
+    on_b = openai.OpenAI(base_url=f"{b.url}/v1", api_key="unused", max_retries=0, timeout=30)
+
+    queued = on_a.responses.create(model="gpt-test", input="long", background=True)
+    resumed = []
+    with on_b.responses.retrieve(queued.id, stream=True, starting_after=3) as stream:
+        for event in stream:
+            resumed.append(event)
+            if len(resumed) == 10:
+                break
+    cancelled = on_b.responses.cancel(queued.id)
+    on_first = on_a.responses.retrieve(queued.id)
+    continued = on_b.responses.create(model="gpt-test", input="Go on.", previous_response_id=queued.id)
+
+    assert queued.status == "queued"
+    assert [event.sequence_number for event in resumed] == list(range(4, 14))
+    assert cancelled.status == on_first.status == "cancelled"
+    assert 0 < len(on_first.output_text.split()) < 150
+    assert continued.output_text == "Continued."
+    assert upstream.requests[-1]["messages"] == [
+        {"role": "user", "content": "long"},
+        {"role": "assistant", "content": on_first.output_text},
+        {"role": "user", "content": "Go on."},
+    ]
 
 
 @pytest.mark.parametrize("replicas", [10.0], indirect=True)

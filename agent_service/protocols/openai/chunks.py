@@ -19,7 +19,10 @@ Extensions, which such clients ignore:
   call, and the agent's own reasoning (text ReAct steps, GLM3 tool turns) in
   `delta.reasoning_content`. The service ran those tools: they are never
   standard `tool_calls` (a client would try to run them), and the finish
-  reason stays `stop` (or `length`);
+  reason stays `stop` (or `length`). An agent that calls the *client's*
+  tools sends those as standard `tool_calls` and ends the completion with
+  `finish_reason: "tool_calls"` (`requires_action`); the client's next
+  request, with the results as `tool` messages, continues the same answer;
 - a failed stream: a chunk with OpenAI's `error` object, then `[DONE]`;
 - an interrupted answer: `status` and `reason` on its finishing chunk.
 """
@@ -39,6 +42,7 @@ from agent_service.streaming.events import (
     ErrorEvent,
     FinalAnswerEvent,
     MetadataEvent,
+    RequiresActionEvent,
     StreamEvent,
     TokenEvent,
     ToolApprovalEvent,
@@ -193,6 +197,9 @@ class ChunkStream:
                     {"tool_calls": [{"index": event.index, "id": event.id, "type": "function", "function": function}]}
                 )
             ]
+        if isinstance(event, RequiresActionEvent):
+            # The client's tools were called: this completion ends; the results resume the answer.
+            return [*self._text(self.splitter.flush()), self.chunk({}, "tool_calls")]
         if isinstance(event, ToolApprovalEvent):
             return [self.chunk({}, tool_approval={"id": event.run_id, "status": "pending"})]
         if isinstance(event, ToolEndEvent | ToolErrorEvent):

@@ -82,7 +82,7 @@ def _in_mode(mode: str, then: dict[str, Any]) -> dict[str, Any]:
     return {"if": {"required": ["chat_mode"], "properties": {"chat_mode": {"const": mode}}}, "then": then}
 
 
-# The client's tools go with chat_normal only.
+# The client's tools go with chat_normal and chat_agent, not with chat_knowledge.
 NO_CLIENT_TOOLS = {
     name: {"anyOf": [{"type": "null"}, {"type": "array", "maxItems": 0}]} for name in ("tools", "functions")
 }
@@ -111,7 +111,6 @@ RULES_BY_MODE = [
                     ]
                 },
                 "stop": {"anyOf": [{"type": "null"}, {"type": "array", "maxItems": 0}]},
-                **NO_CLIENT_TOOLS,
             }
         },
     ),
@@ -293,9 +292,9 @@ class ChatCompletionRequest(NullMeansDefault):
         }
         if field := next((name for name, wanted in refused.items() if wanted), None):
             raise UnsupportedField(field)
-        if (self.tools or self.functions) and self.chat_mode != "chat_normal":
+        if (self.tools or self.functions) and self.chat_mode == "chat_knowledge":
             raise UnsupportedField(
-                "tools", f"the client's tools work in chat_mode chat_normal; {self.chat_mode} runs the service's own"
+                "tools", "the client's tools work in chat_mode chat_normal and chat_agent, not in chat_knowledge"
             )
         return self
 
@@ -360,6 +359,15 @@ class ChatCompletionRequest(NullMeansDefault):
             return messages
         system = [m for m in messages if isinstance(m, SystemMessage)]
         return [*system, *stored_history, messages[-1]]
+
+    def tool_results(self) -> dict[str, str]:
+        """The tool results the messages end with (after the last assistant message), by call id."""
+        results: dict[str, str] = {}
+        for message in reversed(self.messages):
+            if message.role != "tool":
+                break
+            results[message.tool_call_id or ""] = message.text
+        return dict(reversed(results.items()))
 
     def client_tools(self) -> list[dict[str, Any]]:
         tools = [tool.model_dump(exclude_none=True) for tool in self.tools or []]

@@ -19,8 +19,9 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
+from agent_service.db.responses import Link
 from agent_service.protocols.openai.chunks import openai_usage
 from agent_service.protocols.openai.requests import ChatCompletionRequest, UnsupportedField
 from agent_service.streaming.events import (
@@ -50,6 +51,9 @@ class TextFormat(BaseModel):
     schema_: dict[str, Any] | None = Field(None, alias="schema")
     strict: bool | None = None
 
+    def openai(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True)
+
 
 class TextOptions(BaseModel):
     format: TextFormat | None = None
@@ -72,37 +76,27 @@ class ResponseRequest(BaseModel):
     store: bool | None = None
     metadata: dict[str, str] | None = None
     user: str | None = None
-    previous_response_id: str | None = None
-    background: bool | None = None
+    previous_response_id: str | None = Field(
+        None, pattern=r"^resp_[A-Za-z0-9_-]{1,64}$", description="Continue from this response: its input and output."
+    )
+    background: bool | None = Field(
+        None, description="Return at once (`queued`); the response runs to its end without a client."
+    )
     conversation_id: str | None = Field(None, description="Continue this stored conversation (extension).")
 
-    @model_validator(mode="after")
-    def _refuse_what_is_not_served_yet(self) -> ResponseRequest:
-        for field in ("previous_response_id", "background"):
-            if getattr(self, field):
-                raise UnsupportedField(field, f"{field} is not supported by this service yet")
-        return self
-
-    def as_chat_completion(self) -> ChatCompletionRequest:
-        """The same request in chat-completion terms, which the service runs."""
-        messages: list[dict[str, Any]] = [{"role": "system", "content": self.instructions}] if self.instructions else []
+    def input_items(self) -> list[dict[str, Any]]:
+        """The input as OpenAI lists it (`input_items`): items, a message's content as parts."""
         items = [{"role": "user", "content": self.input}] if isinstance(self.input, str) else self.input
-        for item in items:
-            kind = item.get("type", "message")
-            if kind == "function_call":
-                call = {"id": item.get("call_id", ""), "type": "function"}
-                call["function"] = {"name": item.get("name", ""), "arguments": item.get("arguments", "{}")}
-                if messages and messages[-1]["role"] == "assistant" and messages[-1].get("tool_calls"):
-                    messages[-1]["tool_calls"].append(call)  # calls of one turn go together
-                else:
-                    messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
-            elif kind == "function_call_output":
-                output = item.get("output", "")
-                messages.append({"role": "tool", "tool_call_id": item.get("call_id", ""), "content": _text(output)})
-            elif kind == "message":
-                messages.append({"role": item.get("role", "user"), "content": _text(item.get("content"))})
-            else:
-                raise UnsupportedField("input", f"input items of type {kind!r} are not supported")
+        return [_as_item(item) for item in items]
+
+    def as_chat_completion(
+        self, before: list[dict[str, Any]] | None = None, *, conversation_id: str | None = None
+    ) -> ChatCompletionRequest:
+        """The same request in chat-completion terms, which the service runs: `before` are the
+        chat messages of the responses it continues."""
+        messages: list[dict[str, Any]] = [{"role": "system", "content": self.instructions}] if self.instructions else []
+        messages += before or []
+        messages += chat_messages(self.input_items())
         fields: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
@@ -113,7 +107,7 @@ class ResponseRequest(BaseModel):
             "parallel_tool_calls": self.parallel_tool_calls,
             "store": self.store,
             "user": self.user,
-            "conversation_id": self.conversation_id,
+            "conversation_id": conversation_id or self.conversation_id,
         }
         if self.tools:
             fields["tools"] = [
@@ -131,10 +125,74 @@ class ResponseRequest(BaseModel):
         # A pydantic ValidationError names chat-completion fields: the route names them back.
         return ChatCompletionRequest.model_validate({k: v for k, v in fields.items() if v is not None})
 
+    def settings(self) -> dict[str, Any]:
+        """What a response object repeats of its request (OpenAI's fields; kept with the question)."""
+        return {
+            "instructions": self.instructions,
+            "tools": [tool.model_dump(exclude_none=True) for tool in self.tools or []],
+            "tool_choice": self.tool_choice or "auto",
+            "parallel_tool_calls": True if self.parallel_tool_calls is None else self.parallel_tool_calls,
+            "text": {"format": (self.text.format if self.text and self.text.format else TextFormat()).openai()},
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "max_output_tokens": self.max_output_tokens,
+            "metadata": self.metadata or {},
+            "store": True if self.store is None else self.store,
+            "user": self.user,
+            "background": bool(self.background),
+            "previous_response_id": self.previous_response_id,
+        }
+
     def _tool_choice(self) -> Any:
         if isinstance(self.tool_choice, dict) and self.tool_choice.get("type") == "function":
             return {"type": "function", "function": {"name": self.tool_choice.get("name", "")}}
         return self.tool_choice
+
+
+def _as_item(item: dict[str, Any]) -> dict[str, Any]:
+    if item.get("type", "message") != "message":
+        return item
+    content = item.get("content")
+    if isinstance(content, str):
+        kind = "output_text" if item.get("role") == "assistant" else "input_text"
+        content = [{"type": kind, "text": content}]
+    return {**item, "type": "message", "content": content}
+
+
+def chat_messages(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Input items as chat messages: a turn's function calls go in one assistant message."""
+    messages: list[dict[str, Any]] = []
+    for item in items:
+        kind = item.get("type", "message")
+        if kind == "function_call":
+            call = {"id": item.get("call_id", ""), "type": "function"}
+            call["function"] = {"name": item.get("name", ""), "arguments": item.get("arguments", "{}")}
+            if messages and messages[-1]["role"] == "assistant" and messages[-1].get("tool_calls"):
+                messages[-1]["tool_calls"].append(call)
+            else:
+                messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
+        elif kind == "function_call_output":
+            output = item.get("output", "")
+            messages.append({"role": "tool", "tool_call_id": item.get("call_id", ""), "content": _text(output)})
+        elif kind == "message":
+            messages.append({"role": item.get("role", "user"), "content": _text(item.get("content"))})
+        else:
+            raise UnsupportedField("input", f"input items of type {kind!r} are not supported")
+    return messages
+
+
+def chain_messages(chain: list[Link]) -> list[dict[str, Any]]:
+    """The chat messages of responses a request continues (`previous_response_id`), oldest
+    first: each one's input, then what it answered (text, function calls)."""
+    messages: list[dict[str, Any]] = []
+    for link in chain:
+        messages += chat_messages(link.input)
+        if link.content or link.tool_calls:
+            answer: dict[str, Any] = {"role": "assistant", "content": link.content or None}
+            if link.tool_calls:
+                answer["tool_calls"] = link.tool_calls
+            messages.append(answer)
+    return messages
 
 
 def _text(content: Any) -> str:
@@ -144,16 +202,28 @@ def _text(content: Any) -> str:
     return "" if content is None else str(content)
 
 
+CANCELLED = ("cancelled", "stopped")  # an interrupted answer's reasons that a person asked for
+
+
 class ResponseStream:
     """Builds the Responses stream events of one answer from its events, and the final response."""
 
-    def __init__(self, *, model: str, conversation_id: str, message_id: str, created: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        model: str,
+        conversation_id: str,
+        message_id: str,
+        created: int | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> None:
+        """`settings`: what the response repeats of its request (`ResponseRequest.settings`)."""
         self.ids = {"conversation_id": conversation_id, "message_id": message_id}
         self.response: dict[str, Any] = {
             "id": f"resp_{message_id}",
             "object": "response",
             "created_at": created or int(time.time()),
-            "status": "in_progress",
+            "status": "queued" if settings and settings.get("background") else "in_progress",
             "model": model,
             "output": [],
             "parallel_tool_calls": True,
@@ -162,6 +232,7 @@ class ResponseStream:
             "error": None,
             "incomplete_details": None,
             "usage": None,
+            **(settings or {}),
             **self.ids,
         }
         self.sequence = 0
@@ -214,10 +285,10 @@ class ResponseStream:
 
     def translate(self, event: StreamEvent) -> list[dict[str, Any]]:
         if isinstance(event, MetadataEvent):
-            return [
-                self._event("response.created", response=self._snapshot()),
-                self._event("response.in_progress", response=self._snapshot()),
-            ]
+            # No `response.queued`: a replay renders the same events, numbered the same.
+            created = self._event("response.created", response=self._snapshot())
+            self.response["status"] = "in_progress"
+            return [created, self._event("response.in_progress", response=self._snapshot())]
         if isinstance(event, TokenEvent | FinalAnswerEvent):
             text = event.text if isinstance(event, TokenEvent) else _unsent(self.text, event.text)
             if not text:
@@ -262,6 +333,9 @@ class ResponseStream:
                 }
             if self.response["error"] is not None or event.status == "error":
                 self.response["status"], kind = "failed", "response.failed"
+            elif event.status == "interrupted" and event.reason in CANCELLED:
+                # OpenAI's stream has no event of its own for a cancelled response.
+                self.response["status"], kind = "cancelled", "response.incomplete"
             elif event.status in ("partial", "interrupted"):
                 reason = "max_output_tokens" if event.status == "partial" else (event.reason or "interrupted")
                 self.response["status"], kind = "incomplete", "response.incomplete"

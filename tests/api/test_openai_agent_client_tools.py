@@ -1,0 +1,143 @@
+"""/v1/chat/completions in chat_agent with the client's own function tools: the service's
+tools run on the server, a call of the client's tool pauses the answer (`requires_action`)
+and ends the completion with standard `tool_calls`, and the client's next request with
+the `tool` results continues the same answer. Real clients: the openai SDK and the OpenAI
+Agents SDK."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+import openai
+import pytest
+from agents import Agent, ModelSettings, OpenAIChatCompletionsModel, Runner, function_tool, set_tracing_disabled
+
+from agent_service.api.app import create_app
+from tests.api.test_agent_chat import TEST_TOOLS, agent_models
+from tests.api.test_openai_client_tools import WEATHER
+from tests.conftest import Rows, tools_folder, wait_for
+from tests.fake_openai import FakeOpenAI, Reply
+
+set_tracing_disabled(True)
+
+AGENT = {"chat_mode": "chat_agent"}
+QUESTION = {"role": "user", "content": "What is 6*7, and the weather in Paris?"}
+
+
+@pytest.fixture
+def served(make_settings, live_server_for, upstream: FakeOpenAI, tools_dir):
+    app = create_app(make_settings(models=agent_models(upstream), tools_dir=tools_dir, client_tool_timeout=10))
+    yield app, live_server_for(app)
+    app.state.services.close()
+
+
+@pytest.fixture
+def tools_dir(tmp_path):
+    return tools_folder(tmp_path, TEST_TOOLS)
+
+
+@pytest.fixture
+async def client(served) -> AsyncIterator[openai.AsyncOpenAI]:
+    async with openai.AsyncOpenAI(base_url=f"{served[1]}/v1", api_key="unused", max_retries=0) as client:
+        yield client
+
+
+def script(upstream: FakeOpenAI) -> None:
+    upstream.enqueue(
+        Reply(text="", tool_calls=[{"id": "m1", "name": "calculator", "arguments": {"expression": "6*7"}}]),
+        Reply(text="", tool_calls=[{"id": "m2", "name": "get_weather", "arguments": {"city": "Paris"}}]),
+        "6*7 is 42, and it is 18 °C in Paris.",
+    )
+
+
+async def test_a_server_tool_runs_a_client_tool_pauses_and_its_result_resumes(client, served, upstream):
+    script(upstream)
+    rows = Rows(served[0])
+
+    first = await client.chat.completions.create(model="native", messages=[QUESTION], tools=[WEATHER], extra_body=AGENT)
+    # Saved `requires_action` as the pause begins (a moment after the completion ends, at most).
+    paused = wait_for(lambda: [m for m in rows.messages() if m.status == "requires_action"])
+    [call] = first.choices[0].message.tool_calls
+    second = await client.chat.completions.create(
+        model="native",
+        messages=[
+            QUESTION,
+            first.choices[0].message.model_dump(exclude_none=True),
+            {"role": "tool", "tool_call_id": call.id, "content": "18 °C"},
+        ],
+        tools=[WEATHER],
+        extra_body=AGENT,
+    )
+
+    assert first.choices[0].finish_reason == "tool_calls"
+    assert (call.function.name, json.loads(call.function.arguments)) == ("get_weather", {"city": "Paris"})
+    server_calls = first.choices[0].message.model_extra["server_tool_calls"]
+    assert [c["name"] for c in server_calls] == ["calculator"]  # ran here, not the client's to run
+    assert [m.role for m in paused] == ["assistant"]
+    assert second.choices[0].finish_reason == "stop"
+    assert second.choices[0].message.content == "6*7 is 42, and it is 18 °C in Paris."
+    assert second.id == first.id  # the same answer, gone on
+    seen = upstream.requests[-1]["messages"]
+    assert seen[-1]["role"] == "tool" and seen[-1]["content"] == "18 °C"
+    assert any(m["role"] == "tool" and m["content"] == "42" for m in seen)
+    answers = [m for m in wait_for(lambda: rows.messages() if rows.saved_answer() else None) if m.role == "assistant"]
+    assert [(a.status, a.content) for a in answers] == [("complete", "6*7 is 42, and it is 18 °C in Paris.")]
+    assert [(c.tool, c.output) for c in rows.tool_calls(answers[0].id)] == [
+        ("calculator", "42"),
+        ("get_weather", "18 °C"),
+    ]
+
+
+async def test_a_streamed_pause_ends_with_tool_call_deltas(client, upstream):
+    script(upstream)
+
+    stream = await client.chat.completions.create(
+        model="native", messages=[QUESTION], tools=[WEATHER], extra_body=AGENT, stream=True
+    )
+    chunks = [chunk async for chunk in stream]
+
+    calls = [call for chunk in chunks for choice in chunk.choices for call in choice.delta.tool_calls or []]
+    assert [call.function.name for call in calls] == ["get_weather"]
+    assert calls[0].id.startswith("call_") and calls[0].index == 0
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["tool_calls"]
+
+
+async def test_results_for_an_answer_that_ended_are_a_409(client, served, upstream):
+    script(upstream)
+    first = await client.chat.completions.create(model="native", messages=[QUESTION], tools=[WEATHER], extra_body=AGENT)
+    [call] = first.choices[0].message.tool_calls
+    stopped = httpx.post(f"{served[1]}/v1/chat/completions/{first.id}/cancel", timeout=10).json()
+
+    with pytest.raises(openai.ConflictError) as refused:
+        await client.chat.completions.create(
+            model="native",
+            messages=[QUESTION, {"role": "tool", "tool_call_id": call.id, "content": "18 °C"}],
+            tools=[WEATHER],
+            extra_body=AGENT,
+        )
+
+    assert stopped["status"] == "interrupted"
+    assert "has ended" in refused.value.message and refused.value.param == "messages"
+
+
+async def test_the_agents_sdk_runs_its_own_tool_beside_the_services(served, upstream):
+    script(upstream)
+    ran = []
+
+    @function_tool
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        ran.append(city)
+        return "18 °C"
+
+    model = OpenAIChatCompletionsModel(
+        model="native", openai_client=openai.AsyncOpenAI(base_url=f"{served[1]}/v1", api_key="unused")
+    )
+    agent = Agent(name="Assistant", tools=[get_weather], model=model, model_settings=ModelSettings(extra_body=AGENT))
+
+    result = await Runner.run(agent, QUESTION["content"])
+
+    assert ran == ["Paris"]
+    assert result.final_output == "6*7 is 42, and it is 18 °C in Paris."

@@ -46,12 +46,13 @@ ResponseId = Annotated[str, Path(pattern=r"^resp_[A-Za-z0-9_-]{1,64}$", descript
 
 
 def _chat_completion(
-    body: ResponseRequest, before: list[dict[str, Any]], conversation_id: str | None
+    services: Services, body: ResponseRequest, before: list[dict[str, Any]], conversation_id: str | None
 ) -> ChatCompletionRequest:
     """The request in chat-completion terms; what is wrong with it is told in the Responses
     request's own names, by the app's validation-error handler."""
     try:
-        return body.as_chat_completion(before, conversation_id=conversation_id)
+        server_tools = frozenset(services.tools.names())
+        return body.as_chat_completion(before, conversation_id=conversation_id, server_tools=server_tools)
     except ValidationError as exc:
         named = [{**error, "loc": ("body", _responses_name(error["loc"][0]))} for error in exc.errors()]
         raise RequestValidationError(named) from None
@@ -82,6 +83,8 @@ async def _continued(services: Services, body: ResponseRequest, owner: str | Non
         )
     except NotFoundError as exc:
         raise NotFoundError(str(exc), code="previous_response_not_found", param="previous_response_id") from None
+    if chain[-1].status == "requires_action":
+        return [], None  # it waits for the client's tool results: they find it by their call ids
     if chain[-1].status in LIVE_STATUSES:
         raise ServiceError(
             f"response {body.previous_response_id!r} is still in progress: continue from it once it has ended",
@@ -96,7 +99,7 @@ async def create_response(body: ResponseRequest, request: Request, services: Ser
     """A response, streamed (OpenAI's Responses events) or whole (a `response` object); with
     `background`, the response object at once (`queued`) while the answer runs on alone."""
     before, conversation_id = await _continued(services, body, caller.owner)
-    chat = _chat_completion(body, before, conversation_id)
+    chat = _chat_completion(services, body, before, conversation_id)
     model = known_model(services, chat.model)
     settings = body.settings()
     previous = (body.previous_response_id or "").removeprefix("resp_") or None
@@ -112,7 +115,7 @@ async def create_response(body: ResponseRequest, request: Request, services: Ser
     stream = ResponseStream(model=model, **run.ids, settings=settings)
     if body.background and not body.stream:
         return stream.response  # nobody follows the run: it goes on to its end and is saved
-    events = stream.events(run.events())
+    events = stream.events(run.events(), after=run.after)
     if body.stream:
         return sse_response(events, encode=_frame)
     response = _final(await collect(events))

@@ -14,6 +14,7 @@ The stream carries OpenAI's event names, each with a `sequence_number`: `respons
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing
@@ -22,16 +23,20 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent_service.db.responses import Link
-from agent_service.protocols.openai.chunks import openai_usage
-from agent_service.protocols.openai.requests import ChatCompletionRequest, UnsupportedField
+from agent_service.protocols.openai.chunks import AgentTextSplitter, openai_usage
+from agent_service.protocols.openai.requests import ChatCompletionRequest, ChatMode, UnsupportedField
 from agent_service.streaming.events import (
     DoneEvent,
     ErrorEvent,
     FinalAnswerEvent,
     MetadataEvent,
+    RequiresActionEvent,
     StreamEvent,
     TokenEvent,
     ToolCallEvent,
+    ToolEndEvent,
+    ToolErrorEvent,
+    ToolStartEvent,
 )
 
 
@@ -83,6 +88,10 @@ class ResponseRequest(BaseModel):
         None, description="Return at once (`queued`); the response runs to its end without a client."
     )
     conversation_id: str | None = Field(None, description="Continue this stored conversation (extension).")
+    chat_mode: ChatMode = Field("chat_normal", description="As on chat completions (extension).")
+    chat_param: str | list[str] | None = Field(
+        None, description="As on chat completions (extension): the knowledge base, or the service's tools."
+    )
 
     def input_items(self) -> list[dict[str, Any]]:
         """The input as OpenAI lists it (`input_items`): items, a message's content as parts."""
@@ -90,10 +99,15 @@ class ResponseRequest(BaseModel):
         return [_as_item(item) for item in items]
 
     def as_chat_completion(
-        self, before: list[dict[str, Any]] | None = None, *, conversation_id: str | None = None
+        self,
+        before: list[dict[str, Any]] | None = None,
+        *,
+        conversation_id: str | None = None,
+        server_tools: frozenset[str] = frozenset(),
     ) -> ChatCompletionRequest:
         """The same request in chat-completion terms, which the service runs: `before` are the
-        chat messages of the responses it continues."""
+        chat messages of the responses it continues. In chat_agent, a function tool named like
+        one of the service's (`server_tools`) asks for that tool, run on the server."""
         messages: list[dict[str, Any]] = [{"role": "system", "content": self.instructions}] if self.instructions else []
         messages += before or []
         messages += chat_messages(self.input_items())
@@ -108,11 +122,18 @@ class ResponseRequest(BaseModel):
             "store": self.store,
             "user": self.user,
             "conversation_id": conversation_id or self.conversation_id,
+            "chat_mode": self.chat_mode,
+            "chat_param": self.chat_param,
         }
-        if self.tools:
+        client_tools = self.tools or []
+        if self.chat_mode == "chat_agent" and (named := [t.name for t in client_tools if t.name in server_tools]):
+            given = [self.chat_param] if isinstance(self.chat_param, str) else self.chat_param or []
+            fields["chat_param"] = [*given, *named]
+            client_tools = [tool for tool in client_tools if tool.name not in server_tools]
+        if client_tools:
             fields["tools"] = [
                 {"type": "function", "function": tool.model_dump(exclude={"type"}, exclude_none=True)}
-                for tool in self.tools
+                for tool in client_tools
             ]
         if self.text and self.text.format and self.text.format.type != "text":
             found = self.text.format
@@ -176,6 +197,8 @@ def chat_messages(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
             messages.append({"role": "tool", "tool_call_id": item.get("call_id", ""), "content": _text(output)})
         elif kind == "message":
             messages.append({"role": item.get("role", "user"), "content": _text(item.get("content"))})
+        elif kind == "mcp_call" and item.get("server_label") == SERVER_LABEL:
+            continue  # a tool the service ran, sent back by a client that keeps whole outputs
         else:
             raise UnsupportedField("input", f"input items of type {kind!r} are not supported")
     return messages
@@ -203,6 +226,7 @@ def _text(content: Any) -> str:
 
 
 CANCELLED = ("cancelled", "stopped")  # an interrupted answer's reasons that a person asked for
+SERVER_LABEL = "agent-service"  # the `server_label` of the service's own tool calls (`mcp_call` items)
 
 
 class ResponseStream:
@@ -238,6 +262,10 @@ class ResponseStream:
         self.sequence = 0
         self.text = ""
         self.message: dict[str, Any] | None = None  # the message item being written
+        self.splitter = AgentTextSplitter(None)  # an agent's reasoning apart from its answer
+        self.agent = False
+        self.started = False
+        self.server_calls: dict[str, dict[str, Any]] = {}  # the service's tool calls, by run id
 
     def _event(self, kind: str, **fields: Any) -> dict[str, Any]:
         event = {"type": kind, "sequence_number": self.sequence, **fields}
@@ -247,16 +275,21 @@ class ResponseStream:
     def _snapshot(self) -> dict[str, Any]:
         return {**self.response, "output": [dict(item) for item in self.response["output"]]}
 
+    def _add(self, item: dict[str, Any]) -> int:
+        self.response["output"].append(item)
+        return len(self.response["output"]) - 1
+
     def _open_message(self) -> list[dict[str, Any]]:
+        index = len(self.response["output"])
         self.message = {
-            "id": f"msg_{self.ids['message_id']}",
+            "id": f"msg_{self.ids['message_id']}_{index}",
             "type": "message",
             "role": "assistant",
             "status": "in_progress",
             "content": [],
         }
-        self.response["output"].append(self.message)
-        index = len(self.response["output"]) - 1
+        self._add(self.message)
+        self.text = ""
         part = {"type": "output_text", "text": "", "annotations": []}
         return [
             self._event("response.output_item.added", output_index=index, item=dict(self.message)),
@@ -283,22 +316,79 @@ class ResponseStream:
             self._event("response.output_item.done", output_index=index, item=dict(message)),
         ]
 
+    def _write(self, text: str) -> list[dict[str, Any]]:
+        if not text:
+            return []
+        out = self._open_message() if self.message is None else []
+        self.text += text
+        where = {"output_index": len(self.response["output"]) - 1, "item_id": self.message["id"]}  # type: ignore[index]
+        return [*out, self._event("response.output_text.delta", **where, content_index=0, delta=text, logprobs=[])]
+
+    def _answer(self, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        """An agent's text: its answer is output text; its reasoning is not output."""
+        return [rendered for field, text in pairs if field == "content" for rendered in self._write(text)]
+
+    def _start(self) -> list[dict[str, Any]]:
+        # No `response.queued`: a replay renders the same events, numbered the same.
+        if self.started:
+            return []
+        self.started = True
+        created = self._event("response.created", response=self._snapshot())
+        self.response["status"] = "in_progress"
+        return [created, self._event("response.in_progress", response=self._snapshot())]
+
+    def absorb(self, event: StreamEvent) -> None:
+        """An event the client has had already (`events(after=...)`): what later ones depend on."""
+        if isinstance(event, MetadataEvent):
+            self.agent = event.agent_style is not None
+            self.splitter = AgentTextSplitter(event.agent_style)
+        elif isinstance(event, TokenEvent) and self.agent:
+            self.splitter.feed(event.text, event.step)
+        elif isinstance(event, ToolStartEvent | ToolCallEvent):
+            self.splitter.flush()
+
     def translate(self, event: StreamEvent) -> list[dict[str, Any]]:
         if isinstance(event, MetadataEvent):
-            # No `response.queued`: a replay renders the same events, numbered the same.
-            created = self._event("response.created", response=self._snapshot())
-            self.response["status"] = "in_progress"
-            return [created, self._event("response.in_progress", response=self._snapshot())]
-        if isinstance(event, TokenEvent | FinalAnswerEvent):
-            text = event.text if isinstance(event, TokenEvent) else _unsent(self.text, event.text)
-            if not text:
-                return []
-            out = self._open_message() if self.message is None else []
-            self.text += text
-            where = {"output_index": len(self.response["output"]) - 1, "item_id": self.message["id"]}  # type: ignore[index]
-            return [*out, self._event("response.output_text.delta", **where, content_index=0, delta=text, logprobs=[])]
+            self.absorb(event)
+            return self._start()
+        out = self._start()  # a continuation starts after its metadata
+        if isinstance(event, TokenEvent):
+            text = event.text
+            return out + (self._answer(self.splitter.feed(text, event.step)) if self.agent else self._write(text))
+        if isinstance(event, FinalAnswerEvent):
+            if self.agent:
+                return out + self._answer(self.splitter.finish(event.text))
+            return out + self._write(_unsent(self.text, event.text))
+        if isinstance(event, ToolStartEvent):
+            # The service runs this tool: an `mcp_call` item, which clients record and do not run.
+            self.splitter.flush()
+            out += self._close_message()
+            arguments = event.input if isinstance(event.input, str) else json.dumps(event.input, ensure_ascii=False)
+            item = {
+                "id": f"mcp_{event.run_id}",
+                "type": "mcp_call",
+                "status": "in_progress",
+                "server_label": SERVER_LABEL,
+                "name": event.tool,
+                "arguments": arguments,
+                "output": None,
+                "error": None,
+            }
+            self.server_calls[event.run_id] = item
+            index = self._add(item)
+            return [*out, self._event("response.output_item.added", output_index=index, item=dict(item))]
+        if isinstance(event, ToolEndEvent | ToolErrorEvent):
+            item = self.server_calls.pop(event.run_id, None)
+            if item is None:  # the client's tool: its result came with the client's request
+                return out
+            failed = isinstance(event, ToolErrorEvent)
+            item.update(status="failed" if failed else "completed")
+            item.update({"error": event.error} if failed else {"output": event.output})
+            index = self.response["output"].index(item)
+            return [*out, self._event("response.output_item.done", output_index=index, item=dict(item))]
         if isinstance(event, ToolCallEvent):
-            out = self._close_message()
+            self.splitter.flush()
+            out += self._close_message()
             item = {
                 "id": f"fc_{event.id}",
                 "type": "function_call",
@@ -307,8 +397,7 @@ class ResponseStream:
                 "name": event.name,
                 "arguments": event.arguments,
             }
-            self.response["output"].append(item)
-            index = len(self.response["output"]) - 1
+            index = self._add(item)
             where = {"output_index": index, "item_id": item["id"]}
             return [
                 *out,
@@ -317,11 +406,17 @@ class ResponseStream:
                 self._event("response.function_call_arguments.done", **where, arguments=event.arguments),
                 self._event("response.output_item.done", output_index=index, item=item),
             ]
+        if isinstance(event, RequiresActionEvent):
+            # The client's tools were called: this response is complete; their results continue the answer.
+            out += self._close_message()
+            self.response["status"] = "completed"
+            return [*out, self._event("response.completed", response=self._snapshot())]
         if isinstance(event, ErrorEvent):
             self.response["error"] = {"code": "server_error", "message": event.message}
-            return []
+            return out
         if isinstance(event, DoneEvent):
-            out = self._close_message()
+            out += self._answer(self.splitter.flush()) if self.agent else []
+            out += self._close_message()
             usage = openai_usage(event.usage)
             if usage is not None:
                 self.response["usage"] = {
@@ -343,11 +438,16 @@ class ResponseStream:
             else:
                 self.response["status"], kind = "completed", "response.completed"
             return [*out, self._event(kind, response=self._snapshot())]
-        return []  # the service's own agent steps: not Responses items (yet)
+        return out  # docs, approvals: not Responses items
 
-    async def events(self, events: AsyncIterator[StreamEvent]) -> AsyncIterator[dict[str, Any]]:
+    async def events(self, events: AsyncIterator[StreamEvent], after: int = -1) -> AsyncIterator[dict[str, Any]]:
+        """The Responses events of `events` after the event `after` (a continuation: the
+        client has had the earlier ones, which still set what the later ones depend on)."""
         async with aclosing(events):
             async for event in events:
+                if event.seq <= after:
+                    self.absorb(event)
+                    continue
                 for rendered in self.translate(event):
                     yield rendered
 

@@ -18,11 +18,11 @@ from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import LLMResult
 
 from agent_service import metrics
+from agent_service.agents.approvals import ApprovalGate, Decision
+from agent_service.agents.client_calls import ClientCalls, call_id
 from agent_service.agents.guarded import ToolErrorObservation
 from agent_service.db.models import ToolCall, utcnow
-from agent_service.runs.answer import estimate_answer_tokens
-from agent_service.runs.approvals import ApprovalGate, Decision
-from agent_service.runs.client_calls import ClientCalls, call_id
+from agent_service.llm.usage import estimate_answer_tokens
 from agent_service.streaming.events import (
     RequiresActionEvent,
     StreamEvent,

@@ -23,12 +23,12 @@ from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder, Stri
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 from langchain_core.tools import BaseTool
 
+from agent_service.agents.approvals import ApprovalGate
+from agent_service.agents.client_calls import ClientCalls, ClientTool
 from agent_service.agents.glm3_parser import GLM3_STOP_SEQUENCES, GLM3OutputParser, glm3_system_prompt
 from agent_service.agents.guarded import GuardedTool
 from agent_service.agents.react_parser import REACT_STOP_SEQUENCES, ReActOutputParser
 from agent_service.config import AgentStyle
-from agent_service.runs.approvals import ApprovalGate
-from agent_service.runs.client_calls import ClientCalls, ClientTool
 
 TOOL_CALLING_SYSTEM = (
     "You are a helpful assistant. Use the tools when they help answer the question; "
@@ -106,7 +106,7 @@ def build_executor(
     client_tools: Sequence[ClientTool] = (),
 ) -> AgentExecutor:
     """The executor over `tools`; those `needs_approval` names wait at `approval` before each call.
-    `client_tools` join them: the client runs those (`runs.client_calls`)."""
+    `client_tools` join them: the client runs those (`agents.client_calls`)."""
     guarded: list[BaseTool] = [
         GuardedTool.wrap(tool, timeout=tool_timeout, approval=approval if needs_approval(tool.name) else None)
         for tool in tools

@@ -17,7 +17,7 @@ from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, ToolException
 from pydantic import ValidationError
 
-from agent_service.runs.approvals import ApprovalGate
+from agent_service.agents.approvals import ApprovalGate
 
 
 class ToolErrorObservation(str):

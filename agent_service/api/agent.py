@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from agent_service.api.chat_responses import answer_text, chatchat_response
 from agent_service.api.deps import CallerDep, ServicesDep
-from agent_service.api.schemas import AgentChatRequest
+from agent_service.protocols.chatchat.requests import AgentChatRequest
 from agent_service.runs.start import start_agent_chat
 from agent_service.streaming.events import FinalAnswerEvent, StreamEvent, ToolEndEvent, ToolErrorEvent
 

@@ -6,8 +6,9 @@ from fastapi import APIRouter
 
 from agent_service.api.chat_responses import answer_text, chatchat_response
 from agent_service.api.deps import CallerDep, OwnerDep, ServicesDep
-from agent_service.api.schemas import ChatRequest, FeedbackRequest
+from agent_service.api.schemas import FeedbackRequest
 from agent_service.db import crud
+from agent_service.protocols.chatchat.requests import ChatRequest
 from agent_service.runs.start import start_llm_chat
 
 router = APIRouter(tags=["chat"])

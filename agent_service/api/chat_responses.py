@@ -10,8 +10,8 @@ from fastapi import Response
 from fastapi.responses import JSONResponse
 
 from agent_service.api.errors import error_body
+from agent_service.protocols.chatchat.frames import ChatchatDialect, ChatchatRoute
 from agent_service.runs.start import ChatRun
-from agent_service.streaming.chatchat import ChatchatDialect, ChatchatRoute
 from agent_service.streaming.events import DoneEvent, ErrorEvent, StreamEvent, TokenEvent
 from agent_service.streaming.responses import collect, sse_response
 

@@ -8,8 +8,8 @@ from pydantic import Field
 from agent_service.api.chat_responses import answer_text, chatchat_response
 from agent_service.api.chatchat_kb import relevance_from_distance
 from agent_service.api.deps import CallerDep, ServicesDep
-from agent_service.api.schemas import KnowledgeBaseChatRequest
 from agent_service.knowledge.fusion import DEFAULT_SCORE_THRESHOLD
+from agent_service.protocols.chatchat.requests import KnowledgeBaseChatRequest
 from agent_service.runs.start import start_knowledge_base_chat
 
 router = APIRouter(tags=["knowledge base chat"])

@@ -17,13 +17,13 @@ from pydantic import BaseModel, Field, WithJsonSchema
 
 from agent_service.api.deps import ServicesDep
 from agent_service.api.documents import document_response
-from agent_service.api.openapi import one_of
 from agent_service.knowledge.errors import FileTooLargeError
 from agent_service.knowledge.fusion import DEFAULT_SCORE_THRESHOLD
 from agent_service.knowledge.models import FileResult, KnowledgeBasePublic, KnowledgeFilePublic, SearchHit
 from agent_service.knowledge.names import KB_NAME_MAX_CHARS, NAME_PATTERN, NOT_BLANK
 from agent_service.knowledge.service import KnowledgeBaseService
 from agent_service.knowledge.splitter import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
+from agent_service.protocols.schema_marks import one_of
 from agent_service.streaming.progress import ProgressDone, with_progress
 from agent_service.streaming.responses import sse_response
 

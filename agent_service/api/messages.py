@@ -19,9 +19,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Path, Query
 from pydantic import BaseModel, Field
 
+from agent_service.agents.approvals import AlreadyDecidedError, Decision
 from agent_service.api.deps import OwnerDep, ServicesDep
 from agent_service.db import answers
-from agent_service.runs.approvals import AlreadyDecidedError, Decision
 from agent_service.runs.replay import find_answer
 from agent_service.services import Services
 from agent_service.streaming.responses import sse_response
@@ -44,14 +44,14 @@ async def answer_events(
     after: Annotated[int, Query(ge=-1, description="The last `seq` the client has; -1 for every event.")] = -1,
 ):
     """Replay and follow an answer's events after `after`."""
-    answer = await find_answer(services, message_id=message_id, owner=owner)
+    answer = await find_answer(services.runs, services.db, message_id=message_id, owner=owner)
     return sse_response(answer.events(after))
 
 
 @router.post("/{message_id}/stop")
 async def stop_answer(message_id: MessageId, services: ServicesDep, owner: OwnerDep) -> dict[str, Any]:
     """Stop a live answer; it is saved `interrupted`, reason `stopped`."""
-    answer = await find_answer(services, message_id=message_id, owner=owner)
+    answer = await find_answer(services.runs, services.db, message_id=message_id, owner=owner)
     stopped = await services.runs.stop(message_id, "stopped") if answer.live else False
     stored = await services.db.run(answers.stored_answer, message_id=message_id, owner=owner)
     return {
@@ -81,7 +81,7 @@ async def decide_tool_call(
 async def _decide(
     services: Services, message_id: str, run_id: str, owner: str | None, decision: Decision
 ) -> dict[str, Any]:
-    answer = await find_answer(services, message_id=message_id, owner=owner)
+    answer = await find_answer(services.runs, services.db, message_id=message_id, owner=owner)
     decision.by = owner
     if answer.live is None:  # the answer has ended: a call it made was decided already, or never asked
         decided = await services.db.run(answers.tool_call_approval, message_id=message_id, run_id=run_id)

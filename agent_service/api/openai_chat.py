@@ -19,22 +19,22 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sse_starlette import ServerSentEvent
 
+from agent_service.agents.client_calls import answer_of
 from agent_service.agents.tool_registry import UnknownToolError
 from agent_service.api.deps import CallerDep, OwnerDep, ServicesDep
 from agent_service.api.errors import openai_error
-from agent_service.api.schemas import (
+from agent_service.db import answers
+from agent_service.errors import NotFoundError, ServiceError
+from agent_service.knowledge.errors import KnowledgeBaseNotFoundError
+from agent_service.protocols.chatchat.requests import (
     MAX_HISTORY_LEN,
     AgentChatRequest,
     ChatRequest,
     ChatRequestBase,
     KnowledgeBaseChatRequest,
 )
-from agent_service.db import answers
-from agent_service.errors import NotFoundError, ServiceError
-from agent_service.knowledge.errors import KnowledgeBaseNotFoundError
 from agent_service.protocols.openai.chunks import ChunkStream, fold
 from agent_service.protocols.openai.requests import ChatCompletionRequest
-from agent_service.runs.client_calls import answer_of
 from agent_service.runs.replay import FoundAnswer, find_answer
 from agent_service.runs.start import (
     ChatRun,
@@ -229,7 +229,9 @@ CompletionId = Annotated[str, Path(pattern=r"^chatcmpl-[A-Za-z0-9_-]{1,64}$", de
 
 
 async def _find_completion(services: Services, completion_id: str, owner: str | None) -> FoundAnswer:
-    return await find_answer(services, message_id=completion_id.removeprefix("chatcmpl-"), owner=owner)
+    return await find_answer(
+        services.runs, services.db, message_id=completion_id.removeprefix("chatcmpl-"), owner=owner
+    )
 
 
 def _completion_chunks(answer: FoundAnswer, after: int, *, follow: bool = True) -> AsyncIterator[dict[str, Any]]:

@@ -23,10 +23,10 @@ from sse_starlette import ServerSentEvent
 from agent_service.api.deps import CallerDep, OwnerDep, ServicesDep
 from agent_service.api.errors import openai_error
 from agent_service.api.openai_chat import known_model, start_chat_completion
-from agent_service.api.schemas import MAX_QUERY_CHARS
 from agent_service.db import responses as stored_responses
 from agent_service.db.models import LIVE_STATUSES
 from agent_service.errors import NotFoundError, ServiceError
+from agent_service.protocols.chatchat.requests import MAX_QUERY_CHARS
 from agent_service.protocols.openai.requests import ChatCompletionRequest
 from agent_service.protocols.openai.responses import CANCELLED, ResponseRequest, ResponseStream, chain_messages
 from agent_service.runs.replay import FoundAnswer, find_answer
@@ -149,7 +149,7 @@ class FoundResponse:
 async def _find_response(services: Services, response_id: str, owner: str | None) -> FoundResponse:
     message_id = response_id.removeprefix("resp_")
     try:
-        answer = await find_answer(services, message_id=message_id, owner=owner)
+        answer = await find_answer(services.runs, services.db, message_id=message_id, owner=owner)
         link = await services.db.run(stored_responses.response_link, message_id=message_id, owner=owner)
     except NotFoundError:
         raise NotFoundError(f"response {response_id!r} not found") from None

@@ -21,23 +21,12 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import Field
 
 from agent_service.knowledge.names import WHITESPACE
+from agent_service.protocols.schema_marks import CHOICES, NAMES, PROMPTS, SEPARATOR
 
 if TYPE_CHECKING:
     from agent_service.services import Services
-
-# The marks; none reaches a client.
-CHOICES = "x-choices"  # a string that is one of the set: an `enum`
-NAMES = "x-names-of"  # names of the set, each with spaces around or blank, split at SEPARATOR if set: a `pattern`
-SEPARATOR = "x-separator"
-PROMPTS = "prompts/"  # a set named "prompts/<chat kind>": the templates in that folder
-
-
-def one_of(choices: str) -> Any:
-    """For `Annotated[str, one_of("models")]`: the schema lists the set's members."""
-    return Field(json_schema_extra={CHOICES: choices})
 
 
 def members(services: Services, choices: str) -> list[str]:

@@ -7,6 +7,7 @@ form Langchain-Chatchat clients send back in feedback.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -18,6 +19,8 @@ from sqlmodel import Field, SQLModel
 MessageStatus = Literal["streaming", "requires_action", "complete", "partial", "error", "interrupted"]
 LIVE_STATUSES = ("streaming", "requires_action")  # an answer still being written
 Role = Literal["user", "assistant", "system"]
+# A conversation's id: the service's own, or one a client chose.
+CONVERSATION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def new_id() -> str:

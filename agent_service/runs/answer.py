@@ -10,11 +10,11 @@ from contextlib import aclosing
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.messages.utils import count_tokens_approximately
+from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.runnables import Runnable
 
 from agent_service import metrics
+from agent_service.llm.usage import estimate_usage
 from agent_service.llm.worker_client import ModelCrashError
 from agent_service.runs.turn import Turn
 from agent_service.streaming.events import (
@@ -35,19 +35,6 @@ def describe_error(exc: BaseException) -> str:
     """A short, client-safe description: the kind of failure and its message."""
     text = " ".join(str(exc).split())[:300]
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def estimate_answer_tokens(answer: str) -> int:
-    """The approximate token count of a model's answer (for models that report no usage)."""
-    return count_tokens_approximately([AIMessage(answer)], extra_tokens_per_message=0)
-
-
-def estimate_usage(prompt: list[BaseMessage], answer: str) -> dict[str, Any]:
-    """Token counts for a model that reports none, approximated (and marked so)."""
-    input_tokens = count_tokens_approximately(prompt)
-    output_tokens = estimate_answer_tokens(answer)
-    total = input_tokens + output_tokens
-    return {"input_tokens": input_tokens, "output_tokens": output_tokens, "total_tokens": total, "estimated": True}
 
 
 async def stream_answer(

@@ -20,11 +20,11 @@ from typing import Protocol
 import anyio
 
 from agent_service import metrics
+from agent_service.agents.approvals import Decision
 from agent_service.db import answers
 from agent_service.db.engine import Database
 from agent_service.db.models import new_id
 from agent_service.errors import NotFoundError
-from agent_service.runs.approvals import Decision
 from agent_service.runs.turn import Turn
 from agent_service.streaming.events import (
     DoneEvent,

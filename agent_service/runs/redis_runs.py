@@ -31,10 +31,10 @@ from pydantic import TypeAdapter
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from agent_service.agents.approvals import AlreadyDecidedError, Decision
 from agent_service.db import answers
 from agent_service.db.engine import Database
 from agent_service.errors import NotFoundError
-from agent_service.runs.approvals import AlreadyDecidedError, Decision
 from agent_service.runs.live import LiveRun, LocalRuns
 from agent_service.runs.stream_reader import StreamReader
 from agent_service.runs.turn import Turn

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 from agent_service.db import answers
 from agent_service.db.answers import StoredAnswer
+from agent_service.db.engine import Database
 from agent_service.db.models import LIVE_STATUSES
 from agent_service.errors import NotFoundError
-from agent_service.runs.live import FollowedRun
-from agent_service.services import Services
+from agent_service.runs.live import FollowedRun, LiveRuns
 from agent_service.streaming.events import DoneEvent, MetadataEvent, StreamEvent
 from agent_service.streaming.journal import events_after, expand
 
@@ -59,16 +59,16 @@ class FoundAnswer:
             yield event
 
 
-async def find_answer(services: Services, *, message_id: str, owner: str | None) -> FoundAnswer:
+async def find_answer(runs: LiveRuns, db: Database, *, message_id: str, owner: str | None) -> FoundAnswer:
     """The answer if the caller may see it; NotFoundError otherwise (another key's included)."""
-    live, stored = await services.runs.find(message_id), None
+    live, stored = await runs.find(message_id), None
     if live is None:
-        stored = await services.db.run(answers.stored_answer, message_id=message_id, owner=owner)
+        stored = await db.run(answers.stored_answer, message_id=message_id, owner=owner)
         if stored.status in LIVE_STATUSES:
             # Live with no run to follow: its process died, or another replica started it so
             # recently that it has not announced it yet (replicas publish every 20 ms).
             await asyncio.sleep(ANNOUNCED_WITHIN)
-            live = await services.runs.find(message_id)
+            live = await runs.find(message_id)
     if live is not None:
         if owner is not None and live.turn.owner != owner:
             raise NotFoundError(f"message {message_id!r} not found")

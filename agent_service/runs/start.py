@@ -18,8 +18,9 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, SystemMessage
 from langchain_core.runnables import Runnable
 
+from agent_service.agents.approvals import ApprovalGate
+from agent_service.agents.client_calls import ClientCalls, ClientTool
 from agent_service.agents.executor import build_executor
-from agent_service.api.schemas import AgentChatRequest, ChatRequest, ChatRequestBase, KnowledgeBaseChatRequest
 from agent_service.chains import kb_chat
 from agent_service.chains.llm_chat import build_messages, history_as_text
 from agent_service.chains.not_covered import not_covered
@@ -31,10 +32,14 @@ from agent_service.errors import (
     TooManyAnswersError,
 )
 from agent_service.memory import fit_conversation, fit_history, history_budget
+from agent_service.protocols.chatchat.requests import (
+    AgentChatRequest,
+    ChatRequest,
+    ChatRequestBase,
+    KnowledgeBaseChatRequest,
+)
 from agent_service.runs.agent import stream_agent
 from agent_service.runs.answer import stream_answer, stream_fixed_answer
-from agent_service.runs.approvals import ApprovalGate
-from agent_service.runs.client_calls import ClientCalls, ClientTool
 from agent_service.runs.live import LiveRun
 from agent_service.runs.replay import FoundAnswer, find_answer
 from agent_service.runs.turn import Caller, Turn, begin_turn, check_conversation_id
@@ -115,7 +120,7 @@ async def resume_with_tool_results(
 ) -> ResumedRun:
     """Give the answer `message_id`, which waits for the client's tool results, those results;
     it goes on (on whichever replica runs it)."""
-    answer = await find_answer(services, message_id=message_id, owner=caller.owner)
+    answer = await find_answer(services.runs, services.db, message_id=message_id, owner=caller.owner)
     if answer.live is None:
         status = answer.stored.status if answer.stored else "ended"
         raise ConflictError(
@@ -254,7 +259,7 @@ async def start_agent_chat(
 ) -> ChatRun:
     """An agent turn over the service's tools (`body.tools`: all when absent) and the client's
     own function tools (`client_tools`, OpenAI's shape): the client runs those
-    (`runs.client_calls`)."""
+    (`agents.client_calls`)."""
     settings = services.settings
     model_name = services.models.resolve(body.model_name)
     model_config = services.models.config(model_name)

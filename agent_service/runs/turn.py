@@ -9,7 +9,6 @@ stream ends: `complete`, `partial`, `error` or `interrupted`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,12 +17,12 @@ from langchain_core.messages import BaseMessage
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from agent_service.agents.approvals import ApprovalGate
+from agent_service.agents.client_calls import ClientCalls
 from agent_service.db import crud
-from agent_service.db.models import ToolCall, new_id
+from agent_service.db.models import CONVERSATION_ID, ToolCall, new_id
 from agent_service.errors import ServiceError
 from agent_service.memory import DatabaseChatMessageHistory
-from agent_service.runs.approvals import ApprovalGate
-from agent_service.runs.client_calls import ClientCalls
 
 
 @dataclass
@@ -76,9 +75,6 @@ class Turn:
     def finish(self, *, content: str, status: str, meta: dict[str, Any], tool_calls: Sequence[ToolCall] = ()) -> None:
         """Record how the answer ended; the live run saves it."""
         self.outcome = Outcome(content=content, status=status, meta=meta, tool_calls=tool_calls)
-
-
-CONVERSATION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def check_conversation_id(conversation_id: str | None) -> None:

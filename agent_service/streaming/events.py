@@ -1,7 +1,7 @@
 """The canonical events of an answer, and the native SSE frame of each.
 
 A run produces these events and stores them; each protocol renders them at
-the edge (`streaming.chatchat`, `protocols.openai.chunks`), and the native
+the edge (`protocols.chatchat.frames`, `protocols.openai.chunks`), and the native
 protocol (`GET /chat/messages/{id}/events`, the web page) sends them as they are.
 
 Wire protocol (all chat routes):

@@ -15,8 +15,8 @@ from fastapi import FastAPI
 from jsonschema import Draft202012Validator
 
 from agent_service.api.app import create_app
-from agent_service.api.openapi import CHOICES, NAMES, SEPARATOR
 from agent_service.config import Settings
+from agent_service.protocols.schema_marks import CHOICES, NAMES, SEPARATOR
 from tests.asgi import asgi_client
 from tests.fake_openai import FakeOpenAI
 

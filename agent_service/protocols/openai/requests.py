@@ -22,16 +22,16 @@ from typing import Annotated, Any, Literal
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from agent_service.api.openapi import NAMES, SEPARATOR
-from agent_service.api.schemas import (
+from agent_service.errors import ServiceError
+from agent_service.knowledge.names import KB_NAME_MAX_CHARS, NAME_PATTERN, NOT_BLANK
+from agent_service.protocols.chatchat.requests import (
     MAX_ANSWER_TOKENS,
     MAX_QUERY_CHARS,
     ConversationId,
     ModelName,
     NullMeansDefault,
 )
-from agent_service.errors import ServiceError
-from agent_service.knowledge.names import KB_NAME_MAX_CHARS, NAME_PATTERN, NOT_BLANK
+from agent_service.protocols.schema_marks import NAMES, SEPARATOR
 
 
 class UnsupportedField(ServiceError):

@@ -1,0 +1,1 @@
+"""Langchain-Chatchat 0.2's dialect."""

@@ -3,7 +3,8 @@
 
 The same fake upstream (first token after 50 ms, then 64 tokens 10 ms apart) and the same
 service process serve all three; each row prints time-to-first-token and full-stream time
-against the upstream's, and the service's CPU time per request. Run:
+against the upstream's, and the service's CPU time per request; then, for each level above 1,
+the CPU per request of the three routes over rounds that take turns (`BENCH_ROUNDS`, 5). Run:
 `.venv/bin/python bench/openai_streams.py` (`BENCH_LEVELS=1,16` for fewer levels).
 """
 
@@ -11,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 
-from processes import REPO, free_port, levels, start_service, wait_until_up
-from streams import OPENAI_CHAT, OPENAI_RESPONSES, SERVICE, compare
+import aiohttp
+from processes import REPO, cpu_seconds, free_port, levels, start_service, wait_until_up
+from streams import OPENAI_CHAT, OPENAI_RESPONSES, SERVICE, compare, run_level
 
 LEVELS = levels("1,16,64")
 QUESTION = "hi"
@@ -42,6 +45,27 @@ async def bench(upstream: str, service: str, pid: int) -> None:
             service_pid=pid,
             markers=markers,
         )
+    rounds = int(os.environ.get("BENCH_ROUNDS", "5"))
+    for level in [level for level in LEVELS if level > 1]:
+        cpu = await alternating_cpu(service, pid, level, rounds)
+        base = cpu["/v1/chat/completions"]
+        print(f"\nCPU per request at {level} streams, {rounds} rounds taking turns between the routes (medians):")
+        for route, ms in cpu.items():
+            print(f"  {route}: {ms:.2f} ms ({ms / base:.2f}x /v1/chat/completions)")
+
+
+async def alternating_cpu(service: str, pid: int, level: int, rounds: int) -> dict[str, float]:
+    """Median service CPU per request (ms) of each route, the routes taking turns round by round:
+    this machine's speed drifts from minute to minute, and each route gets the same share of it."""
+    per_round: dict[str, list[float]] = {route: [] for route in ROUTES}
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as session:
+        for _ in range(rounds):
+            for route, (body, markers) in ROUTES.items():
+                before = cpu_seconds(pid)
+                results = await run_level(session, f"{service}{route}", body, markers, level)
+                per_round[route].append((cpu_seconds(pid) - before) / len(results) * 1000)
+    return {route: statistics.median(cpus) for route, cpus in per_round.items()}
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -66,6 +67,20 @@ def _frame(event: dict[str, Any]) -> ServerSentEvent:
     return ServerSentEvent(data=json.dumps(event, ensure_ascii=False), event=event["type"])
 
 
+def _frames(batch: list[dict[str, Any]]) -> bytes:
+    """The events one answer event makes (up to seven), sent together: one write, not seven."""
+    return b"".join(_frame(event).encode() for event in batch)
+
+
+async def _after(
+    batches: AsyncIterator[list[dict[str, Any]]], sequence_number: int
+) -> AsyncIterator[list[dict[str, Any]]]:
+    async with aclosing(batches):
+        async for batch in batches:
+            if kept := [event for event in batch if event["sequence_number"] > sequence_number]:
+                yield kept
+
+
 def _final(events: list[dict[str, Any]]) -> dict[str, Any]:
     return events[-1]["response"]
 
@@ -115,10 +130,9 @@ async def create_response(body: ResponseRequest, request: Request, services: Ser
     stream = ResponseStream(model=model, **run.ids, settings=settings)
     if body.background and not body.stream:
         return stream.response  # nobody follows the run: it goes on to its end and is saved
-    events = stream.events(run.events(), after=run.after)
     if body.stream:
-        return sse_response(events, encode=_frame)
-    response = _final(await collect(events))
+        return sse_response(stream.batches(run.events(), after=run.after), encode=_frames)
+    response = _final(await collect(stream.events(run.events(), after=run.after)))
     if response["status"] == "failed":
         message = (response.get("error") or {}).get("message", "the model failed")
         return JSONResponse({**openai_error(502, message, code="upstream_error"), **run.ids}, status_code=502)
@@ -130,16 +144,19 @@ class FoundResponse:
     answer: FoundAnswer  # live or stored
     link: stored_responses.Link  # its input and settings
 
-    def rendered(self, *, follow: bool) -> AsyncIterator[dict[str, Any]]:
-        """The answer as Responses events from the first: the same events, numbered the same,
-        each time it is rendered (live or stored)."""
-        answer = self.answer
-        created = int(answer.stored.created_at.timestamp()) if answer.stored else None
-        stream = ResponseStream(model=answer.model, **answer.ids, created=created, settings=self.link.settings)
-        return stream.events(answer.events(-1, follow=follow, earlier=True))
+    def stream(self) -> ResponseStream:
+        """The answer's renderer: from the first event, the same events numbered the same each
+        time it is rendered (live or stored)."""
+        answer, created_at = self.answer, self.link.created_at  # the row's, live or stored
+        created = int(created_at.timestamp()) if created_at else None
+        return ResponseStream(model=answer.model, **answer.ids, created=created, settings=self.link.settings)
+
+    def batches(self) -> AsyncIterator[list[dict[str, Any]]]:
+        """Its Responses events, following a live answer to its end."""
+        return self.stream().batches(self.answer.events(-1, earlier=True))
 
     async def response(self) -> dict[str, Any]:
-        rendered = await collect(self.rendered(follow=False))
+        rendered = await collect(self.stream().events(self.answer.events(-1, follow=False, earlier=True)))
         if rendered and "response" in rendered[-1]:
             return _final(rendered)
         # Live, before its first event.
@@ -156,12 +173,6 @@ async def _find_response(services: Services, response_id: str, owner: str | None
     return FoundResponse(answer, link)
 
 
-async def _after(events: AsyncIterator[dict[str, Any]], sequence_number: int) -> AsyncIterator[dict[str, Any]]:
-    async for event in events:
-        if event["sequence_number"] > sequence_number:
-            yield event
-
-
 @router.get("/responses/{response_id}")
 async def get_response(
     response_id: ResponseId,
@@ -176,7 +187,7 @@ async def get_response(
     `stream=true`, its events after `starting_after`, following a live one to its end."""
     found = await _find_response(services, response_id, owner)
     if stream:
-        return sse_response(_after(found.rendered(follow=True), starting_after), encode=_frame)
+        return sse_response(_after(found.batches(), starting_after), encode=_frames)
     return await found.response()
 
 

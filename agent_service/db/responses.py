@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select
@@ -27,6 +28,7 @@ _ANSWER = (
         _messages.c.content,
         _messages.c.status,
         _messages.c.metadata,
+        _messages.c.created_at,
         _conversations.c.owner,
     )
     .join(_conversations, _conversations.c.id == _messages.c.conversation_id)
@@ -58,6 +60,7 @@ class Link:
     input: list[dict[str, Any]] = field(default_factory=list)  # Responses input items
     previous: str | None = None  # the message id of the response this one continues
     settings: dict[str, Any] = field(default_factory=dict)  # what the response repeats of its request
+    created_at: datetime | None = None
 
     @property
     def size(self) -> int:
@@ -93,6 +96,7 @@ def _link(session: Session, message_id: str) -> tuple[Link, str | None] | None:
         input=given,
         previous=kept.get("previous"),
         settings=kept.get("settings") or {},
+        created_at=answer.created_at,
     )
     return link, answer.owner
 

@@ -22,14 +22,19 @@ def _ping() -> ServerSentEvent:
     return ServerSentEvent(comment=f"ping - {datetime.now(UTC):%Y-%m-%d %H:%M:%S.%f}")
 
 
-async def _frames(events: AsyncIterator[T], encode: Callable[[T], ServerSentEvent]) -> AsyncIterator[ServerSentEvent]:
+async def _frames(
+    events: AsyncIterator[T], encode: Callable[[T], ServerSentEvent | bytes]
+) -> AsyncIterator[ServerSentEvent | bytes]:
     async with aclosing(events):
         async for event in events:
             yield encode(event)
 
 
-def sse_response(events: AsyncIterator[T], encode: Callable[[T], ServerSentEvent] = to_sse) -> EventSourceResponse:
-    """One data-only frame per event; `encode` makes the frame (our typed events by default)."""
+def sse_response(
+    events: AsyncIterator[T], encode: Callable[[T], ServerSentEvent | bytes] = to_sse
+) -> EventSourceResponse:
+    """One data-only frame per event; `encode` makes the frame (our typed events by default),
+    or the encoded frames of several, sent in one write."""
     return EventSourceResponse(
         _frames(events, encode),
         sep="\r\n",

@@ -440,15 +440,22 @@ class ResponseStream:
             return [*out, self._event(kind, response=self._snapshot())]
         return out  # docs, approvals: not Responses items
 
-    async def events(self, events: AsyncIterator[StreamEvent], after: int = -1) -> AsyncIterator[dict[str, Any]]:
-        """The Responses events of `events` after the event `after` (a continuation: the
-        client has had the earlier ones, which still set what the later ones depend on)."""
+    async def batches(self, events: AsyncIterator[StreamEvent], after: int = -1) -> AsyncIterator[list[dict[str, Any]]]:
+        """The Responses events of each of `events` after the event `after` (a continuation:
+        the client has had the earlier ones, which still set what the later ones depend on)."""
         async with aclosing(events):
             async for event in events:
                 if event.seq <= after:
                     self.absorb(event)
                     continue
-                for rendered in self.translate(event):
+                if rendered := self.translate(event):
+                    yield rendered
+
+    async def events(self, events: AsyncIterator[StreamEvent], after: int = -1) -> AsyncIterator[dict[str, Any]]:
+        """`batches`, one Responses event at a time."""
+        async with aclosing(self.batches(events, after)) as batches:
+            async for batch in batches:
+                for rendered in batch:
                     yield rendered
 
 

@@ -18,7 +18,7 @@ from langchain_core.callbacks import AsyncCallbackManagerForToolRun
 from langchain_core.tools import BaseTool, ToolException
 from pydantic import ConfigDict
 
-from agent_service.errors import NotFoundError
+from agent_service.errors import NotFoundError, ServiceError
 
 CALL_ID = re.compile(r"call_([0-9a-f]{32})_([0-9a-f]{12})")
 
@@ -71,10 +71,17 @@ class ClientCalls:
                 self.on_pause(False)
 
     def deliver(self, results: dict[str, str]) -> None:
-        """The client's results, by call id: each must be a call that waits."""
+        """The client's results, by call id: one for each call that waits, and no other."""
         unknown = [call for call in results if call not in self._waiting or self._waiting[call].done()]
         if unknown:
             raise NotFoundError(f"no tool call {unknown[0]!r} waits for its result", param="messages")
+        if missing := [call for call in self._waiting if call not in results]:
+            # The answer goes on once all of its step's calls have their results.
+            raise ServiceError(
+                f"the results of all the calls are needed together: {missing[0]!r} has none",
+                code="invalid_messages",
+                param="messages",
+            )
         for call, result in results.items():
             self._waiting[call].set_result(result)
 

@@ -34,7 +34,7 @@ from redis.asyncio.client import Pipeline
 from agent_service.agents.approvals import AlreadyDecidedError, Decision
 from agent_service.db import answers
 from agent_service.db.engine import Database
-from agent_service.errors import NotFoundError
+from agent_service.errors import NotFoundError, ServiceError
 from agent_service.runs.live import LiveRun, LocalRuns
 from agent_service.runs.stream_reader import StreamReader
 from agent_service.runs.turn import Turn
@@ -243,6 +243,8 @@ class RedisRuns(LocalRuns):
         reply = await self._ask(remote.turn.replica, {"op": "deliver", "message_id": message_id, "results": results})
         if reply.get("status") == 404:
             raise NotFoundError(reply["message"], param="messages")
+        if reply.get("status") == 400:
+            raise ServiceError(reply["message"], code=reply.get("code"), param="messages")
 
     async def _ask(self, replica: str, request: dict[str, Any]) -> dict[str, Any]:
         """Send `request` to another replica's control channel and wait for its reply."""
@@ -278,6 +280,8 @@ class RedisRuns(LocalRuns):
             reply = {"status": 409, "message": str(exc)}
         except NotFoundError as exc:
             reply = {"status": 404, "message": str(exc)}
+        except ServiceError as exc:
+            reply = {"status": exc.status_code, "message": str(exc), "code": exc.code}
         await self.redis.rpush(request["reply"], json.dumps(reply))
         await self.redis.expire(request["reply"], int(REPLY_SECONDS) * 2)
 

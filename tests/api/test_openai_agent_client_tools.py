@@ -112,6 +112,29 @@ async def test_a_streamed_pause_ends_with_tool_call_deltas(client, upstream):
     assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["tool_calls"]
 
 
+async def test_a_steps_client_calls_go_out_together_and_need_all_their_results(client, upstream):
+    paris = {"id": "m1", "name": "get_weather", "arguments": {"city": "Paris"}}
+    oslo = {"id": "m2", "name": "get_weather", "arguments": {"city": "Oslo"}}
+    upstream.enqueue(Reply(text="", tool_calls=[paris, oslo]), "Paris 18 °C, Oslo 4 °C.")
+
+    async def ask(*messages):
+        return await client.chat.completions.create(
+            model="native", messages=[QUESTION, *messages], tools=[WEATHER], extra_body=AGENT
+        )
+
+    first = await ask()
+    calls = first.choices[0].message.tool_calls
+    assistant = first.choices[0].message.model_dump(exclude_none=True)
+    results = [{"role": "tool", "tool_call_id": call.id, "content": "x"} for call in calls]
+    with pytest.raises(openai.BadRequestError) as partial:
+        await ask(assistant, results[0])
+    second = await ask(assistant, *results)
+
+    assert sorted(json.loads(call.function.arguments)["city"] for call in calls) == ["Oslo", "Paris"]
+    assert partial.value.param == "messages" and "together" in partial.value.message
+    assert second.choices[0].message.content == "Paris 18 °C, Oslo 4 °C."
+
+
 async def test_results_for_an_answer_that_ended_are_a_409(client, served, upstream):
     script(upstream)
     first = await client.chat.completions.create(model="native", messages=[QUESTION], tools=[WEATHER], extra_body=AGENT)

@@ -24,8 +24,9 @@ CALL_ID = re.compile(r"call_([0-9a-f]{32})_([0-9a-f]{12})")
 
 
 def call_id(message_id: str, run_id: Any) -> str:
-    """The id the client gets for the tool run `run_id` of answer `message_id`."""
-    return f"call_{message_id}_{run_id.hex[:12]}"
+    """The id the client gets for the tool run `run_id` of answer `message_id`: the run id's
+    random end (its start is a timestamp, the same for the calls of one step)."""
+    return f"call_{message_id}_{run_id.hex[-12:]}"
 
 
 def answer_of(tool_call_id: str) -> str | None:

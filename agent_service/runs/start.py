@@ -40,7 +40,7 @@ from agent_service.protocols.chatchat.requests import (
 )
 from agent_service.runs.agent import stream_agent
 from agent_service.runs.answer import stream_answer, stream_fixed_answer
-from agent_service.runs.live import LiveRun
+from agent_service.runs.live import LiveRun, LiveRuns
 from agent_service.runs.replay import FoundAnswer, find_answer
 from agent_service.runs.turn import Caller, Turn, begin_turn, check_conversation_id
 from agent_service.services import Services
@@ -85,7 +85,7 @@ class ResumedRun:
     """An agent answer that waited for the results of the client's tools, going on with them:
     what the request that brought them follows."""
 
-    services: Services
+    runs: LiveRuns
     answer: FoundAnswer
     after: int  # the `requires_action` event the results answer: the client saw up to there
     on_disconnect: str
@@ -107,7 +107,7 @@ class ResumedRun:
             ended = True
         finally:
             if not ended and self.on_disconnect == "cancel":
-                stopping = self.services.runs.stop(self.answer.message_id, "client_disconnected")
+                stopping = self.runs.stop(self.answer.message_id, "client_disconnected")
                 _STOPPING.add(task := asyncio.ensure_future(stopping))
                 task.add_done_callback(_STOPPING.discard)
 
@@ -132,7 +132,7 @@ async def resume_with_tool_results(
     if not paused:
         raise NotFoundError(f"message {message_id!r} waits for no tool result", param="messages")
     await services.runs.deliver(message_id, results)
-    return ResumedRun(services, answer, paused[-1], on_disconnect)
+    return ResumedRun(services.runs, answer, paused[-1], on_disconnect)
 
 
 def request_model(services: Services, body: ChatRequestBase, model_name: str) -> BaseChatModel:

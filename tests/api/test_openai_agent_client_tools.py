@@ -131,6 +131,7 @@ async def test_a_steps_client_calls_go_out_together_and_need_all_their_results(c
     second = await ask(assistant, *results)
 
     assert sorted(json.loads(call.function.arguments)["city"] for call in calls) == ["Oslo", "Paris"]
+    assert len({call.id for call in calls}) == 2
     assert partial.value.param == "messages" and "together" in partial.value.message
     assert second.choices[0].message.content == "Paris 18 °C, Oslo 4 °C."
 

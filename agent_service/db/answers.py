@@ -1,4 +1,4 @@
-"""The answer row's life after `crud.add_user_message` created it `streaming`:
+"""The answer row's life after `crud.add_turn_rows` created it `streaming`:
 checkpointed while it streams, saved final with its tool calls, marked
 interrupted when the process writing it died, and read back for a replay.
 

@@ -207,7 +207,7 @@ def last_turns(*, session: Session, conversation_id: str, turns: int) -> list[tu
     return rows
 
 
-def add_user_message(
+def add_turn_rows(
     *,
     session: Session,
     conversation_id: str | None,
@@ -221,13 +221,14 @@ def add_user_message(
     client_id: str | None = None,
     listed: bool = True,
 ) -> tuple[str, str]:
-    """Save the user's message and create or touch its conversation, one commit.
+    """Save a turn's rows, one commit: the user's message, the answer's row (`answer`),
+    and its conversation, created or touched.
 
     With no `conversation_id` a conversation is created (with `client_id`
     beside our id, if given), and with `new` one with that id (a client's
     own); an untitled one takes its title from the message. `answer` (its
-    `id`, `model` and `replica`) adds the answer's row, `streaming`, in the
-    same commit. A turn that is not `listed` keeps a new conversation out of the
+    `id`, `model` and `replica`) is the answer's row, `streaming`; without
+    it only the message is saved. A turn that is not `listed` keeps a new conversation out of the
     conversation list; a listed turn lists the conversation it continues.
     Returns (conversation id, message id).
     """

@@ -34,7 +34,7 @@ _ANSWER = (
     .join(_conversations, _conversations.c.id == _messages.c.conversation_id)
     .where(_messages.c.id == bindparam("message_id"), _messages.c.role == "assistant")
 )
-# An answer's question: saved with it, just before it (one transaction, `crud.add_user_message`).
+# An answer's question: saved with it, just before it (one transaction, `crud.add_turn_rows`).
 _QUESTION = (
     select(_messages.c.id, _messages.c.content, _messages.c.metadata)
     .where(

@@ -38,9 +38,9 @@ async def stream_agent(
         **turn.ids, model=turn.model_name, user_message_id=turn.user_message_id, agent_style=agent_style
     )
 
-    def finish(content: str, status: str, **meta: Any) -> None:
+    def record(content: str, status: str, **meta: Any) -> None:
         meta = {"steps": handler.step, "transcript": "".join(handler.tokens), "usage": handler.usage, **meta}
-        turn.finish(content=content, status=status, meta=meta, tool_calls=handler.tool_calls)
+        turn.record_outcome(content=content, status=status, meta=meta, tool_calls=handler.tool_calls)
 
     async def work() -> dict[str, Any]:
         try:
@@ -68,11 +68,11 @@ async def stream_agent(
         with anyio.CancelScope(shield=True):
             await asyncio.gather(run, return_exceptions=True)
         handler.finish_open_calls(turn.stop_reason)
-        finish("".join(handler.tokens), "interrupted", reason=turn.stop_reason)
+        record("".join(handler.tokens), "interrupted", reason=turn.stop_reason)
         raise
     except ModelCrashError as exc:
         handler.finish_open_calls(str(exc))
-        finish("".join(handler.tokens), "interrupted", reason=MODEL_CRASH, error=str(exc))
+        record("".join(handler.tokens), "interrupted", reason=MODEL_CRASH, error=str(exc))
         yield ErrorEvent(**turn.ids, message=str(exc))
         yield DoneEvent(
             **turn.ids, finish_reason="error", status="interrupted", reason=MODEL_CRASH, usage=handler.usage
@@ -82,7 +82,7 @@ async def stream_agent(
         logger.warning("agent run failed: %s", exc, exc_info=True)
         message = describe_error(exc)
         handler.finish_open_calls(message)
-        finish("".join(handler.tokens), "error", error=message)
+        record("".join(handler.tokens), "error", error=message)
         yield ErrorEvent(**turn.ids, message=message)
         yield DoneEvent(**turn.ids, finish_reason="error", status="error", usage=handler.usage)
         return
@@ -90,7 +90,7 @@ async def stream_agent(
     answer = str(result["output"])
     stopped = answer == STOPPED_OUTPUT
     status, finish_reason = ("partial", "max_iterations") if stopped else ("complete", "stop")
-    finish(answer, status, finish_reason=finish_reason)
+    record(answer, status, finish_reason=finish_reason)
     yield FinalAnswerEvent(**turn.ids, text=answer)
     yield DoneEvent(**turn.ids, finish_reason=finish_reason, status=status, usage=handler.usage)
 

@@ -88,12 +88,12 @@ async def stream_answer(
     except (asyncio.CancelledError, GeneratorExit):
         # Stopped (a client gone, a stop request, shutdown): keep what was generated.
         meta = summary("interrupted", reason=turn.stop_reason)
-        turn.finish(content="".join(parts), status="interrupted", meta=meta)
+        turn.record_outcome(content="".join(parts), status="interrupted", meta=meta)
         raise
     except ModelCrashError as exc:
         metrics.MODEL_ERRORS.labels(turn.model_name).inc()
         meta = summary("interrupted", reason=MODEL_CRASH, error=str(exc))
-        turn.finish(content="".join(parts), status="interrupted", meta=meta)
+        turn.record_outcome(content="".join(parts), status="interrupted", meta=meta)
         yield ErrorEvent(**ids, message=str(exc))
         yield DoneEvent(**ids, finish_reason="error", status="interrupted", reason=MODEL_CRASH, usage=usage)
         return
@@ -101,14 +101,14 @@ async def stream_answer(
         metrics.MODEL_ERRORS.labels(turn.model_name).inc()
         logger.warning("model %s failed mid-stream: %s", turn.model_name, exc, exc_info=True)
         message = describe_error(exc)
-        turn.finish(content="".join(parts), status="error", meta=summary("error", error=message))
+        turn.record_outcome(content="".join(parts), status="error", meta=summary("error", error=message))
         yield ErrorEvent(**ids, message=message)
         yield DoneEvent(**ids, finish_reason="error", status="error", usage=usage)
         return
 
     usage = usage or estimate_usage(messages, "".join(parts))
     status = "partial" if finish_reason == "length" else "complete"
-    turn.finish(content="".join(parts), status=status, meta=summary(status))
+    turn.record_outcome(content="".join(parts), status=status, meta=summary(status))
     for index, call in enumerate(_openai_calls(calls) if calls else []):
         yield ToolCallEvent(**ids, index=index, id=call["id"], **call["function"])
     yield DoneEvent(**ids, finish_reason=finish_reason or "stop", status=status, usage=usage)
@@ -136,5 +136,5 @@ async def stream_fixed_answer(
         yield event
     yield TokenEvent(**ids, text=text)
     meta = {**(extra_meta or {}), "finish_reason": "stop", "answered_by": "service", "usage": None}
-    turn.finish(content=text, status="complete", meta=meta)
+    turn.record_outcome(content=text, status="complete", meta=meta)
     yield DoneEvent(**ids, finish_reason="stop", status="complete", usage=None)

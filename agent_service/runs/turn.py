@@ -1,7 +1,7 @@
 """A chat turn's bookkeeping: what is written before the model is called, and
 the outcome its stream leaves for the final save.
 
-Order (DESIGN.md): the user message and the answer's row (status
+Order (README, "What is saved, and when"): the user message and the answer's row (status
 `streaming`) are saved, in one transaction, before the model is called; the
 live run (`runs.live`) checkpoints the answer and saves it final when its
 stream ends: `complete`, `partial`, `error` or `interrupted`.
@@ -72,7 +72,9 @@ class Turn:
     def ids(self) -> dict[str, str]:
         return {"conversation_id": self.conversation_id, "message_id": self.message_id}
 
-    def finish(self, *, content: str, status: str, meta: dict[str, Any], tool_calls: Sequence[ToolCall] = ()) -> None:
+    def record_outcome(
+        self, *, content: str, status: str, meta: dict[str, Any], tool_calls: Sequence[ToolCall] = ()
+    ) -> None:
         """Record how the answer ended; the live run saves it."""
         self.outcome = Outcome(content=content, status=status, meta=meta, tool_calls=tool_calls)
 
@@ -123,7 +125,7 @@ def begin_turn(
         # if another key took it first (the insert failed), with ours and theirs beside it.
         namespaced = requested is not None and found is None and owner is not None and attempt > 1
         try:
-            conversation_id, user_message_id = crud.add_user_message(
+            conversation_id, user_message_id = crud.add_turn_rows(
                 session=session,
                 conversation_id=found.id if found else None if namespaced else requested,
                 new=found is None and not namespaced,

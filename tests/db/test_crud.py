@@ -17,7 +17,7 @@ def test_a_conversation_deleted_after_it_was_read_gets_no_message(database: Data
     database.call(crud.delete_conversation, conversation_id=conversation.id)  # meanwhile, another request
 
     with pytest.raises(NotFoundError, match=conversation.id):
-        database.call(crud.add_user_message, conversation_id=conversation.id, content="hi", meta={}, title=found.title)
+        database.call(crud.add_turn_rows, conversation_id=conversation.id, content="hi", meta={}, title=found.title)
 
     with database.session() as session:
         assert session.exec(select(Message)).all() == []
@@ -25,7 +25,7 @@ def test_a_conversation_deleted_after_it_was_read_gets_no_message(database: Data
 
 def test_a_new_conversation_takes_its_title_from_the_first_message(database: Database):
     conversation_id, message_id = database.call(
-        crud.add_user_message, conversation_id=None, content="  How do   pumps work?  ", meta={"request": {}}
+        crud.add_turn_rows, conversation_id=None, content="  How do   pumps work?  ", meta={"request": {}}
     )
 
     [listed], total = database.read(crud.list_conversations, limit=10, offset=0)

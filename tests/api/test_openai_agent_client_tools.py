@@ -154,47 +154,18 @@ async def test_results_for_an_answer_that_ended_are_a_409(client, served, upstre
     assert "has ended" in refused.value.message and refused.value.param == "messages"
 
 
-async def test_the_agents_sdk_runs_its_own_tool_beside_the_services(served, upstream):
-    script(upstream)
-    ran = []
-
-    @function_tool
-    def get_weather(city: str) -> str:
-        """The weather in a city."""
-        ran.append(city)
-        return "18 °C"
-
-    model = OpenAIChatCompletionsModel(
-        model="native", openai_client=openai.AsyncOpenAI(base_url=f"{served[1]}/v1", api_key="unused")
-    )
-    agent = Agent(name="Assistant", tools=[get_weather], model=model, model_settings=ModelSettings(extra_body=AGENT))
-
-    result = await Runner.run(agent, QUESTION["content"])
-
-    assert ran == ["Paris"]
-    assert result.final_output == "6*7 is 42, and it is 18 °C in Paris."
-
-
-@pytest.fixture
-async def responses_client(served) -> AsyncIterator[openai.AsyncOpenAI]:
-    async with openai.AsyncOpenAI(base_url=f"{served[1]}/v1", api_key="unused", max_retries=0) as client:
-        yield client
-
-
 WEATHER_FUNCTION = {"type": "function", **WEATHER["function"]}  # the Responses API's flat shape
 
 
-async def test_on_the_responses_api_server_calls_are_mcp_items_and_a_function_output_resumes(
-    responses_client, upstream
-):
+async def test_on_the_responses_api_server_calls_are_mcp_items_and_a_function_output_resumes(client, upstream):
     script(upstream)
 
-    first = await responses_client.responses.create(
+    first = await client.responses.create(
         model="native", input=QUESTION["content"], tools=[WEATHER_FUNCTION], extra_body=AGENT
     )
     [ran] = [item for item in first.output if item.type == "mcp_call"]
     [call] = [item for item in first.output if item.type == "function_call"]
-    second = await responses_client.responses.create(
+    second = await client.responses.create(
         model="native",
         previous_response_id=first.id,
         input=[{"type": "function_call_output", "call_id": call.call_id, "output": "18 °C"}],
@@ -209,13 +180,13 @@ async def test_on_the_responses_api_server_calls_are_mcp_items_and_a_function_ou
     assert [item.type for item in second.output] == ["message"]  # only what came after the results
 
 
-async def test_a_function_tool_named_like_a_service_tool_asks_for_that_tool(responses_client, upstream):
+async def test_a_function_tool_named_like_a_service_tool_asks_for_that_tool(client, upstream):
     upstream.enqueue(
         Reply(text="", tool_calls=[{"id": "m1", "name": "calculator", "arguments": {"expression": "2**10"}}]),
         "It is 1024.",
     )
 
-    response = await responses_client.responses.create(
+    response = await client.responses.create(
         model="native", input="What is 2**10?", tools=[{"type": "function", "name": "calculator"}], extra_body=AGENT
     )
 
@@ -225,7 +196,8 @@ async def test_a_function_tool_named_like_a_service_tool_asks_for_that_tool(resp
     assert offered == ["calculator"]  # that tool only, the service's own
 
 
-async def test_the_agents_sdks_responses_model_runs_its_tool_beside_the_services(served, upstream):
+@pytest.mark.parametrize("kind", [OpenAIChatCompletionsModel, OpenAIResponsesModel], ids=["chat", "responses"])
+async def test_the_agents_sdk_runs_its_own_tool_beside_the_services(served, upstream, kind):
     script(upstream)
     ran = []
 
@@ -235,9 +207,7 @@ async def test_the_agents_sdks_responses_model_runs_its_tool_beside_the_services
         ran.append(city)
         return "18 °C"
 
-    model = OpenAIResponsesModel(
-        model="native", openai_client=openai.AsyncOpenAI(base_url=f"{served[1]}/v1", api_key="unused")
-    )
+    model = kind(model="native", openai_client=openai.AsyncOpenAI(base_url=f"{served[1]}/v1", api_key="unused"))
     agent = Agent(name="Assistant", tools=[get_weather], model=model, model_settings=ModelSettings(extra_body=AGENT))
 
     result = await Runner.run(agent, QUESTION["content"])

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from agent_service.agents.knowledge_tool import NAME, knowledge_search_tool
+from agent_service.agents.tool_modules import ToolContext
 from agent_service.agents.tool_registry import ToolRegistry
 from agent_service.config import Settings
 from agent_service.db import answers, secrets
@@ -62,6 +63,7 @@ class Services:
             prompts=PromptStore(settings.prompts_dir),
             tools=ToolRegistry.load(
                 settings.tools_dir,
+                ToolContext(settings=settings, database=db),
                 {NAME: lambda: knowledge_search_tool(knowledge)},
                 requiring_approval=settings.tools_requiring_approval,
                 mcp=McpTools(settings.mcp_servers, default_timeout=settings.tool_timeout),

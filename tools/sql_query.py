@@ -16,6 +16,7 @@ For real safety, also point the URL at a database user that can only read.
 import re
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -26,7 +27,8 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from agent_service.config import Settings, get_settings
+from agent_service.agents.tool_modules import ToolContext
+from agent_service.config import Settings
 
 _MAX_VALUE_BYTES = 1_000_000
 # Each query waits for a person's approval: the model writes the SQL, and what it reads of
@@ -161,6 +163,11 @@ def _short(error: BaseException) -> str:
     return (lines[0] if lines else type(error).__name__)[:300]
 
 
+def register(add: Callable[[BaseTool], None], context: ToolContext) -> None:
+    """The service's tool, configured by its settings."""
+    add(SQLQueryTool(settings=context.settings))
+
+
 class _SQLQueryInput(BaseModel):
     query: str = Field(description="One read-only SQL statement, e.g. SELECT name FROM users LIMIT 10")
 
@@ -188,9 +195,6 @@ class SQLQueryTool(BaseTool):
         settings: Settings | None = None,
         **kwargs: Any,
     ) -> None:
-        # With no arguments (how the tool loader builds it), read the service settings.
-        if settings is None and url is None:
-            settings = get_settings()
         if settings is not None:
             url = url or settings.sql_tool_url
             max_rows = settings.sql_tool_max_rows if max_rows is None else max_rows

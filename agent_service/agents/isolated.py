@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.tools import BaseTool, ToolException
+from pydantic import Field
+
+from agent_service.config import Settings
 
 WORKER_COMMAND = [sys.executable, "-m", "agent_service.agents.tool_worker"]
-SETTINGS_PREFIX = "AGENT_SERVICE_"
 
 
 class ToolWorker:
@@ -111,19 +113,19 @@ class IsolatedTool(BaseTool):
 
     module_file: str
     timeout: float = 30.0
-    # The service's settings from the environment as the tool was loaded: the worker builds
-    # its own copy of the tool from the module, and must read the same settings.
-    environment: dict[str, str] = {}
+    # The service's settings as JSON: the worker builds its own copy of the tool from the
+    # module, with the same settings in its context. Kept out of repr: they may hold secrets.
+    settings: str = Field(default="{}", repr=False, exclude=True)
 
     @classmethod
-    def of(cls, tool: BaseTool, module_file: Path, timeout: float) -> IsolatedTool:
+    def of(cls, tool: BaseTool, module_file: Path, timeout: float, settings: Settings) -> IsolatedTool:
         return cls(
             name=tool.name,
             description=tool.description,
             args_schema=tool.args_schema,
             module_file=str(module_file),
             timeout=timeout,
-            environment={name: value for name, value in os.environ.items() if name.startswith(SETTINGS_PREFIX)},
+            settings=settings.model_dump_json(),
             metadata=tool.metadata,
         )
 
@@ -132,7 +134,7 @@ class IsolatedTool(BaseTool):
         request = {
             "module": self.module_file,
             "version": _version(self.module_file),
-            "environment": self.environment,
+            "settings": self.settings,
             "tool": self.name,
             "input": args[0] if args and not kwargs else kwargs,
             "seconds": max(1, int(self.timeout)),

@@ -1,9 +1,10 @@
 """Tools as Python modules: every `.py` file in the tools dir is imported by
-path, and every LangChain tool it defines at module level is registered.
+path, and the tools it registers are the agents' to use.
 
-A tool is a `@tool` function, a `BaseTool` instance, or a `BaseTool`
-subclass defined in that module (built with no arguments). Names starting
-with `_` are private. A module that fails to import is reported, not fatal;
+A module registers its tools with a hook, `register(add, context)`, which
+gets the service's settings and database in a `ToolContext`; a module with no
+hook has every `@tool` function, `BaseTool` instance and `BaseTool` subclass
+it defines at module level taken (`agents.tool_modules`). A module that fails to import is reported, not fatal;
 two tools with one name are a start-up error. The tools of MCP servers
 (`agent_service.mcp`) stand beside the modules' everywhere. A module that sets
 `requires_approval = True` has every call of its tools wait for a person's
@@ -24,7 +25,7 @@ from pydantic import BaseModel
 
 from agent_service.agents.isolated import WORKERS as TOOL_WORKERS
 from agent_service.agents.isolated import IsolatedTool
-from agent_service.agents.tool_modules import import_by_path, tools_in
+from agent_service.agents.tool_modules import ToolContext, import_by_path, tools_in
 from agent_service.errors import NotFoundError, ServiceError
 from agent_service.mcp.tools import McpTools
 
@@ -69,6 +70,7 @@ class ToolRegistry:
         errors: list[ToolLoadError],
         *,
         tools_dir: Path,
+        context: ToolContext,
         builtins: Mapping[str, ToolFactory],
         approval_by_module: set[str],
         approval_by_setting: frozenset[str],
@@ -78,6 +80,7 @@ class ToolRegistry:
         self._tools = tools
         self.errors = errors
         self.tools_dir = tools_dir
+        self.context = context
         self.builtins = builtins
         self.approval_by_module = approval_by_module
         self.approval_by_setting = approval_by_setting
@@ -88,6 +91,7 @@ class ToolRegistry:
     def load(
         cls,
         tools_dir: Path,
+        context: ToolContext,
         builtins: Mapping[str, ToolFactory] | None = None,
         requiring_approval: Iterable[str] = (),
         mcp: McpTools | None = None,
@@ -113,12 +117,14 @@ class ToolRegistry:
                 continue
             try:
                 module = import_by_path(path)
-                module_tools = tools_in(module)
+                module_tools = tools_in(module, context)
             except Exception as exc:  # noqa: BLE001 - one broken module must not stop the service
                 errors.append(ToolLoadError(module=path.name, error=_short_error(exc)))
                 continue
             if getattr(module, "isolated", False) is True:  # CPU-bound: called in the tool worker process
-                module_tools = [IsolatedTool.of(tool, path, isolated_timeout) for tool in module_tools]
+                module_tools = [
+                    IsolatedTool.of(tool, path, isolated_timeout, context.settings) for tool in module_tools
+                ]
                 TOOL_WORKERS.start_soon()
             for tool in module_tools:
                 register(tool.name, lambda tool=tool: tool, path.name)
@@ -128,6 +134,7 @@ class ToolRegistry:
             tools,
             errors,
             tools_dir=tools_dir,
+            context=context,
             builtins=builtins,
             approval_by_module=approval_by_module,
             approval_by_setting=frozenset(requiring_approval),
@@ -137,7 +144,9 @@ class ToolRegistry:
 
     def reload(self) -> ToolRegistry:
         """The same folder and built-ins, read again."""
-        return self.load(self.tools_dir, self.builtins, self.approval_by_setting, self.mcp, self.isolated_timeout)
+        return self.load(
+            self.tools_dir, self.context, self.builtins, self.approval_by_setting, self.mcp, self.isolated_timeout
+        )
 
     def _remote(self) -> dict[str, Any]:
         return {name: tool for name, (tool, _) in self.mcp.tools.items()} if self.mcp else {}

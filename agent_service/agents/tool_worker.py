@@ -3,7 +3,7 @@
 It runs under a memory limit, and each call under a CPU-time limit; the
 service kills it at a call's timeout and starts another for the next call
 (`agent_service.agents.isolated`). Protocol, one JSON object per line: in,
-`{"module": path, "version": mtime, "environment": {AGENT_SERVICE_*: value},
+`{"module": path, "version": mtime, "settings": the service's settings as JSON,
 "tool": name, "input": ..., "seconds": n}`; out,
 `{"ok": output}`, `{"tool_error": message}` or `{"error": message}`.
 """
@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 MEMORY_BYTES = 512 * 1024 * 1024  # on top of what the process holds when it starts
-SETTINGS_PREFIX = "AGENT_SERVICE_"
 
 
 def _virtual_memory() -> int:
@@ -30,22 +29,14 @@ def _virtual_memory() -> int:
 
 
 @cache
-def _tool(module_file: str, version: int, environment: tuple[tuple[str, str], ...], name: str) -> Any:
-    """The module's tool, loaded once per version of its file and of the settings it reads."""
-    from agent_service.agents.tool_modules import import_by_path, tools_in
+def _tool(module_file: str, version: int, settings: str, name: str) -> Any:
+    """The module's tool, loaded once per version of its file and of the service's settings."""
+    from agent_service.agents.tool_modules import ToolContext, import_by_path, tools_in
+    from agent_service.config import Settings
 
-    _use_settings(dict(environment))
+    context = ToolContext(settings=Settings.model_validate_json(settings))
     module = import_by_path(Path(module_file), prefix=f"isolated_{version}")
-    return next(tool for tool in tools_in(module) if tool.name == name)
-
-
-def _use_settings(environment: dict[str, str]) -> None:
-    """Read the service's settings as it had them: its AGENT_SERVICE_* variables, and no others."""
-    for name in [name for name in os.environ if name.startswith(SETTINGS_PREFIX) and name not in environment]:
-        del os.environ[name]
-    os.environ.update(environment)
-    if config := sys.modules.get("agent_service.config"):
-        config.get_settings.cache_clear()
+    return next(tool for tool in tools_in(module, context) if tool.name == name)
 
 
 def call(request: dict[str, Any]) -> dict[str, Any]:
@@ -55,8 +46,7 @@ def call(request: dict[str, Any]) -> dict[str, Any]:
     spent = int(usage.ru_utime + usage.ru_stime) + 1
     resource.setrlimit(resource.RLIMIT_CPU, (spent + int(request["seconds"]), resource.RLIM_INFINITY))
     try:
-        environment = tuple(sorted(request.get("environment", {}).items()))
-        tool = _tool(request["module"], request.get("version", 0), environment, request["tool"])
+        tool = _tool(request["module"], request.get("version", 0), request.get("settings", "{}"), request["tool"])
         output = tool.invoke(request["input"])
         return {"ok": output if isinstance(output, str | int | float) else str(output)}
     except ToolException as exc:

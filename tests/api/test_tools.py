@@ -26,6 +26,33 @@ def word_count(text: str, unique: bool = False) -> str:
 '''
 
 
+# A module that registers its tool explicitly, built from the context the service gives it.
+CONVERSATION_COUNT = '''
+from langchain_core.tools import tool
+from sqlmodel import func, select
+
+from agent_service.db.models import Conversation
+
+
+def register(add, context):
+    database, folder = context.database, context.settings.tools_dir.name
+
+    @tool
+    def conversation_count() -> str:
+        """How many conversations the service holds."""
+        with database.session() as session:
+            return f"{folder}: {session.exec(select(func.count()).select_from(Conversation)).one()}"
+
+    add(conversation_count)
+
+
+@tool
+def not_registered() -> str:
+    """Defined, but the module's hook does not add it."""
+    return "no"
+'''
+
+
 @pytest.fixture
 def tools_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "tools"
@@ -83,6 +110,18 @@ async def test_a_dropped_in_file_is_a_tool_after_reload(tools_client, tools_dir:
 
     assert "word_count" in [tool["name"] for tool in reloaded["tools"]]
     assert called.json()["output"] == "3 words"
+
+
+async def test_a_module_registers_its_tools_with_the_services_settings_and_database(tools_client, tools_dir: Path):
+    (tools_dir / "conversation_count.py").write_text(CONVERSATION_COUNT)
+    await tools_client.post("/conversations", json={"title": "first"})
+
+    reloaded = (await tools_client.post("/tools/reload")).json()
+    called = await tools_client.post("/tools/call", json={"name": "conversation_count", "tool_input": {}})
+
+    names = [tool["name"] for tool in reloaded["tools"]]
+    assert "conversation_count" in names and "not_registered" not in names
+    assert called.json()["output"] == "tools: 1"
 
 
 async def test_a_broken_module_is_reported_and_the_rest_load(tools_client, tools_dir: Path):

@@ -172,23 +172,20 @@ def test_reads_url_and_row_limit_from_settings(module: ModuleType, database: Pat
     assert tool.invoke("SELECT name FROM customers ORDER BY id").splitlines()[:2] == ["name", "Ada"]
 
 
-def test_no_argument_construction_reads_the_environment(
-    module: ModuleType, database: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("AGENT_SERVICE_SQL_TOOL_URL", f"sqlite:///{database}")
-    monkeypatch.setenv("AGENT_SERVICE_SQL_TOOL_MAX_ROWS", "7")
-    get_settings.cache_clear()
-    try:
-        tool = module.SQLQueryTool()
-    finally:
-        get_settings.cache_clear()
-    assert tool.max_rows == 7
+def test_the_registry_builds_it_from_the_settings_in_its_context(database: Path) -> None:
+    from agent_service.agents.tool_modules import ToolContext
+    from agent_service.agents.tool_registry import ToolRegistry
+
+    settings = Settings(sql_tool_url=f"sqlite:///{database}", sql_tool_max_rows=7)
+    tool = ToolRegistry.load(TOOLS_DIR, ToolContext(settings=settings)).get("sql_query")
+
+    assert "at most 7 rows" in tool.description
     assert "customers(" in tool.description
 
 
-def test_not_configured_says_how_to_configure(module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("AGENT_SERVICE_SQL_TOOL_URL", raising=False)
-    monkeypatch.delenv("AGENT_SERVICE_CONFIG", raising=False)
+def test_not_configured_says_how_to_configure(module: ModuleType, database: Path, monkeypatch) -> None:
+    """With no settings given, the tool is not configured: it never reads the environment itself."""
+    monkeypatch.setenv("AGENT_SERVICE_SQL_TOOL_URL", f"sqlite:///{database}")
     get_settings.cache_clear()
     try:
         tool = module.SQLQueryTool()
@@ -224,16 +221,14 @@ def test_values_up_to_the_limit_still_work(sql_tool: BaseTool) -> None:
     assert "100000" in sql_tool.invoke("SELECT length(zeroblob(100000)) AS n")
 
 
-def test_the_service_calls_it_in_a_tool_worker_process(database: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A query that runs away is stopped at its timeout in the worker and costs the service's own process nothing."""
+def test_the_service_calls_it_in_a_tool_worker_process(database: Path) -> None:
+    """A query that runs away is stopped at its timeout in the worker and costs the service's own process nothing.
+    The worker builds its copy of the tool with the service's settings, which are not in its environment."""
+    from agent_service.agents.tool_modules import ToolContext
     from agent_service.agents.tool_registry import ToolRegistry
 
-    monkeypatch.setenv("AGENT_SERVICE_SQL_TOOL_URL", f"sqlite:///{database}")
-    get_settings.cache_clear()
-    try:
-        tool = ToolRegistry.load(TOOLS_DIR, isolated_timeout=2).get("sql_query")
-    finally:
-        get_settings.cache_clear()
+    context = ToolContext(settings=Settings(sql_tool_url=f"sqlite:///{database}"))
+    tool = ToolRegistry.load(TOOLS_DIR, context, isolated_timeout=2).get("sql_query")
     endless = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
 
     assert tool.invoke("SELECT name FROM customers ORDER BY id").splitlines()[:2] == ["name", "Ada"]

@@ -1,8 +1,8 @@
 """Tool calls that wait for a person's decision before they run.
 
 Each agent answer has one `ApprovalGate`. A guarded tool that needs approval
-waits at the gate (`wait`); the answer's event handler hears that the call
-is pending (`tool_approval` event) and how it was decided; the approve and
+waits at the gate (`wait`); the answer's listeners (`agents.gates`) hear that
+the call is pending (the event handler sends `tool_approval`) and how it was decided; the approve and
 deny routes reach the gate through the live run (`decide`). No answer within
 the timeout counts as a denial.
 """
@@ -10,10 +10,10 @@ the timeout counts as a denial.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from agent_service.agents.gates import Gates
 from agent_service.db.models import utcnow
 from agent_service.errors import NotFoundError, ServiceError
 
@@ -36,35 +36,27 @@ class Decision:
 
 
 class ApprovalGate:
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, gates: Gates) -> None:
         self.timeout = timeout
-        self.on_pending: Callable[[str], None] = lambda run_id: None
-        self.on_decided: Callable[[str, Decision], None] = lambda run_id, decision: None
-        self.on_waiting: Callable[[bool], None] = lambda waiting: None  # the first call waits / none waits now
+        self.gates = gates  # the answer's listeners
         self._waiting: dict[str, asyncio.Future[Decision]] = {}
         self.decided: dict[str, Decision] = {}
-
-    @property
-    def pending(self) -> bool:
-        return bool(self._waiting)
 
     async def wait(self, run_id: str) -> Decision:
         """Hold the tool call `run_id` until a person decides, or the timeout does."""
         future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
         self._waiting[run_id] = future
-        if len(self._waiting) == 1:
-            self.on_waiting(True)
-        self.on_pending(run_id)
+        self.gates.hold()
+        self.gates.approval_pending(run_id)
         try:
             decision = await asyncio.wait_for(future, self.timeout)
         except TimeoutError:
             decision = Decision("timed_out", f"no answer within {self.timeout:g} s")
         finally:
             self._waiting.pop(run_id, None)
-            if not self._waiting:
-                self.on_waiting(False)
+            self.gates.release()
         self.decided[run_id] = decision
-        self.on_decided(run_id, decision)
+        self.gates.approval_decided(run_id, decision)
         return decision
 
     def decide(self, run_id: str, decision: Decision) -> None:

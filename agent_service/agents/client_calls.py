@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForToolRun
 from langchain_core.tools import BaseTool, ToolException
 from pydantic import ConfigDict
 
+from agent_service.agents.gates import Gates
 from agent_service.errors import NotFoundError, ServiceError
 
 CALL_ID = re.compile(r"call_([0-9a-f]{32})_([0-9a-f]{12})")
@@ -38,17 +38,12 @@ def answer_of(tool_call_id: str) -> str | None:
 class ClientCalls:
     """One answer's calls of the client's tools that wait for their results."""
 
-    def __init__(self, timeout: float, tools: set[str]) -> None:
+    def __init__(self, timeout: float, tools: frozenset[str], gates: Gates) -> None:
         self.timeout = timeout
         self.tools = tools  # the names of the client's tools
+        self.gates = gates  # the answer's listeners
         self.expected = 0  # the client's calls of the agent's current step
-        self.on_waiting: Callable[[list[str]], None] = lambda ids: None  # all of the step's calls wait
-        self.on_pause: Callable[[bool], None] = lambda now: None  # the first call waits / none waits now
         self._waiting: dict[str, asyncio.Future[str]] = {}
-
-    @property
-    def pending(self) -> bool:
-        return bool(self._waiting)
 
     def plan(self, calls: int) -> None:
         """The agent's next step calls the client's tools `calls` times."""
@@ -58,18 +53,16 @@ class ClientCalls:
         """The client's result of `call`; a ToolException when none comes within the timeout."""
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._waiting[call] = future
-        if len(self._waiting) == 1:
-            self.on_pause(True)
+        self.gates.hold()
         if len(self._waiting) >= self.expected:
-            self.on_waiting(list(self._waiting))  # the step's calls go out together
+            self.gates.client_calls_out(list(self._waiting))  # the step's calls go out together
         try:
             return await asyncio.wait_for(future, self.timeout)
         except TimeoutError:
             raise ToolException(f"the client sent no result for this call within {self.timeout:g} s") from None
         finally:
             self._waiting.pop(call, None)
-            if not self._waiting:
-                self.on_pause(False)
+            self.gates.release()
 
     def deliver(self, results: dict[str, str]) -> None:
         """The client's results, by call id: one for each call that waits, and no other."""

@@ -18,8 +18,9 @@ from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import LLMResult
 
 from agent_service import metrics
-from agent_service.agents.approvals import ApprovalGate, Decision
-from agent_service.agents.client_calls import ClientCalls, call_id
+from agent_service.agents.approvals import Decision
+from agent_service.agents.client_calls import call_id
+from agent_service.agents.gates import GateListener
 from agent_service.agents.guarded import ToolErrorObservation
 from agent_service.db.models import ToolCall, utcnow
 from agent_service.llm.usage import estimate_answer_tokens
@@ -39,12 +40,19 @@ INVALID_TOOL = InvalidTool().name  # the model named a tool that does not exist
 PARSE_ERROR_TOOL = ExceptionTool().name  # the model's output could not be parsed
 
 
-class AgentEventHandler(AsyncCallbackHandler):
-    """Queues an event per token and tool call; iterate `events()` while the agent runs."""
+class AgentEventHandler(AsyncCallbackHandler, GateListener):
+    """Queues an event per token and tool call; iterate `events()` while the agent runs.
+
+    As the answer's gates' listener, it reports the calls that wait for a person's decision
+    (`tool_approval`) and records how each was decided; the calls of the client's tools
+    (`client_tools`) go out as `tool_call` events, and once a step's calls all wait for
+    their results, a `requires_action` event says so."""
 
     run_inline = True  # awaited in place, in order, not gathered as a task per callback
 
-    def __init__(self, *, conversation_id: str, message_id: str, model: str = "") -> None:
+    def __init__(
+        self, *, conversation_id: str, message_id: str, model: str = "", client_tools: frozenset[str] = frozenset()
+    ) -> None:
         self.ids = {"conversation_id": conversation_id, "message_id": message_id}
         self.model = model  # the registry's name, for the metrics
         self._calls_started: dict[UUID, float] = {}  # model calls, for their latency
@@ -57,29 +65,18 @@ class AgentEventHandler(AsyncCallbackHandler):
         self._usage = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
         self._usage_estimated = False
         self._prompt_tokens: dict[UUID, int] = {}  # per model call, for models that report no usage
-        self._client_tools: set[str] = set()  # tools the client runs (`watch_client_calls`)
+        self._client_tools = client_tools  # tools the client runs
         self._client_index = 0  # the next client call's index in its step's `tool_calls`
 
-    def watch(self, gate: ApprovalGate) -> None:
-        """Report the calls that wait at `gate`, and record how each was decided."""
-        gate.on_pending = self._approval_pending
-        gate.on_decided = self._approval_decided
-
-    def watch_client_calls(self, calls: ClientCalls) -> None:
-        """The calls of the client's tools go out as `tool_call` events, and once a step's
-        calls all wait at `calls`, a `requires_action` event says so."""
-        self._client_tools = calls.tools
-        calls.on_waiting = self._client_calls_waiting
-
-    def _client_calls_waiting(self, ids: list[str]) -> None:
+    def client_calls_out(self, ids: list[str]) -> None:
         self._client_index = 0
         self.queue.put_nowait(RequiresActionEvent(**self.ids, tool_calls=ids))
 
-    def _approval_pending(self, run_id: str) -> None:
+    def approval_pending(self, run_id: str) -> None:
         call, _ = self._open[UUID(run_id)]
         self.queue.put_nowait(ToolApprovalEvent(**self.ids, run_id=run_id, tool=call.tool, input=call.input))
 
-    def _approval_decided(self, run_id: str, decision: Decision) -> None:
+    def approval_decided(self, run_id: str, decision: Decision) -> None:
         if opened := self._open.get(UUID(run_id)):
             call = opened[0]
             call.approval, call.approval_reason = decision.status, decision.reason or None

@@ -25,7 +25,7 @@ from agent_service.db import answers
 from agent_service.db.engine import Database
 from agent_service.db.models import new_id
 from agent_service.errors import NotFoundError
-from agent_service.runs.turn import Turn
+from agent_service.runs.turn import Outcome, Turn, TurnStream
 from agent_service.streaming.events import (
     DoneEvent,
     ErrorEvent,
@@ -45,13 +45,15 @@ class LiveRun:
     def __init__(
         self,
         turn: Turn,
-        events: AsyncIterator[StreamEvent],
+        stream: TurnStream,
         *,
         db: Database,
         on_end: Callable[[LiveRun], None],
         on_event: Callable[[LiveRun, StreamEvent], None] | None = None,
     ) -> None:
         self.turn = turn
+        self.stream = stream
+        self.stop_reason = "client_disconnected"  # why the stream is stopped, when it is (`stop`)
         self.outlives_client = False  # on_disconnect: continue (the caller's cap counts these)
         self.log: list[StreamEvent] = []  # event `seq` is its index here
         self.finished = False
@@ -65,7 +67,7 @@ class LiveRun:
         self._ended = asyncio.Event()
         self._started_at = time.perf_counter()
         self._first_token = True
-        self._task = asyncio.create_task(self._produce(events), name=f"answer-{turn.message_id}")
+        self._task = asyncio.create_task(self._produce(), name=f"answer-{turn.message_id}")
         self._task.add_done_callback(self._cancelled_before_start)
 
     @property
@@ -95,23 +97,24 @@ class LiveRun:
 
     @property
     def status(self) -> str:
-        return "requires_action" if self.turn.waiting else "streaming"
+        return "requires_action" if self.stream.waiting else "streaming"
 
-    async def _produce(self, events: AsyncIterator[StreamEvent]) -> None:
+    async def _produce(self) -> None:
         try:
-            async with aclosing(events):
+            async with aclosing(self.stream.events()) as events:
                 async for event in events:
                     if isinstance(event, DoneEvent):
                         self._ending = True
-                        await self._end([event])
+                        await self._end([event], self.stream.outcome)
                         return
                     self._publish(event)
             await self._end([self._done("error", finish_reason="error")])  # a stream that never said done
         except asyncio.CancelledError:
             tail: list[StreamEvent] = []
-            if self.turn.stop_reason == "server_shutdown":
+            if self.stop_reason == "server_shutdown":
                 tail.append(ErrorEvent(**self.turn.ids, message=SHUTDOWN_MESSAGE))
-            await self._end([*tail, self._done("interrupted", reason=self.turn.stop_reason)])
+            done = self._done("interrupted", reason=self.stop_reason)
+            await self._end([*tail, done], self.stream.interrupted(self.stop_reason))
         except Exception as exc:  # the turn's own code failed: the answer still ends, saved
             logger.exception("answer %s failed", self.message_id)
             await self._end([ErrorEvent(**self.turn.ids, message=type(exc).__name__), self._done("error")])
@@ -119,17 +122,17 @@ class LiveRun:
     def _cancelled_before_start(self, task: asyncio.Task) -> None:
         # A task cancelled before its first step never ran `_produce`: end the answer here.
         if task.cancelled() and not self.finished:
-            self._task = asyncio.create_task(self._end([self._done("interrupted", reason=self.turn.stop_reason)]))
+            self._task = asyncio.create_task(self._end([self._done("interrupted", reason=self.stop_reason)]))
 
     def _done(self, status: str, **fields: str | None) -> DoneEvent:
         return DoneEvent(**self.turn.ids, status=status, **fields)
 
-    async def _end(self, tail: list[StreamEvent]) -> None:
-        """Save the answer with its last events, then send them: whoever sees `done` can read the row."""
+    async def _end(self, tail: list[StreamEvent], outcome: Outcome | None = None) -> None:
+        """Save the answer (as `outcome` says, or else as the events do) with its last events,
+        then send them: whoever sees `done` can read the row."""
         first = len(self.log)
         for seq, event in enumerate(tail, start=first):
             event.seq = seq
-        outcome = self.turn.outcome
         done = tail[-1]
         assert isinstance(done, DoneEvent)
         content = outcome.content if outcome else self.text()
@@ -192,7 +195,7 @@ class LiveRun:
         if self._ending or self.finished:
             return False
         self._ending = True
-        self.turn.stop_reason = reason
+        self.stop_reason = reason
         self._task.cancel()
         return True
 
@@ -227,8 +230,8 @@ class LiveRuns(Protocol):
     draining: bool  # shutting down: no new turns
     replica: str  # this process's id, kept on the answers it writes
 
-    def start(self, turn: Turn, events: AsyncIterator[StreamEvent]) -> LiveRun:
-        """Generate the answer of `turn` from `events`, apart from any connection."""
+    def start(self, turn: Turn, stream: TurnStream) -> LiveRun:
+        """Generate the answer of `turn` with `stream`, apart from any connection."""
         ...
 
     def live_for(self, caller: str) -> int:
@@ -284,10 +287,10 @@ class LocalRuns:
 
     _on_event: Callable[[LiveRun, StreamEvent], None] | None = None  # replicas publish every event
 
-    def start(self, turn: Turn, events: AsyncIterator[StreamEvent]) -> LiveRun:
+    def start(self, turn: Turn, stream: TurnStream) -> LiveRun:
         run = LiveRun(
             turn,
-            events,
+            stream,
             db=self.db,
             on_end=self._ended,
             on_event=self._on_event,
@@ -330,15 +333,15 @@ class LocalRuns:
 
     async def decide(self, message_id: str, run_id: str, decision: Decision) -> None:
         run = self.runs.get(message_id)
-        if run is None or run.turn.approvals is None:
+        if run is None or run.stream.approvals is None:
             raise NotFoundError(f"no tool call {run_id!r} of message {message_id!r} is waiting for approval")
-        run.turn.approvals.decide(run_id, decision)
+        run.stream.approvals.decide(run_id, decision)
 
     async def deliver(self, message_id: str, results: dict[str, str]) -> None:
         run = self.runs.get(message_id)
-        if run is None or run.turn.client_calls is None:
+        if run is None or run.stream.client_calls is None:
             raise NotFoundError(f"message {message_id!r} waits for no tool result", param="messages")
-        run.turn.client_calls.deliver(results)
+        run.stream.client_calls.deliver(results)
 
     async def begin(self) -> None:
         pass  # the checkpoints start with the first answer

@@ -37,7 +37,7 @@ from agent_service.db.engine import Database
 from agent_service.errors import NotFoundError, ServiceError
 from agent_service.runs.live import LiveRun, LocalRuns
 from agent_service.runs.stream_reader import StreamReader
-from agent_service.runs.turn import Turn
+from agent_service.runs.turn import Turn, TurnStream
 from agent_service.streaming.events import DoneEvent, Event, StreamEvent
 
 _entry_adapter: TypeAdapter[list[StreamEvent]] = TypeAdapter(list[Event])
@@ -153,11 +153,11 @@ class RedisRuns(LocalRuns):
 
     # --- this replica's answers, published -------------------------------------------
 
-    def start(self, turn: Turn, events: AsyncIterator[StreamEvent]) -> LiveRun:
+    def start(self, turn: Turn, stream: TurnStream) -> LiveRun:
         info = {"replica": self.replica, "owner": turn.owner or "", "model": turn.model_name}
         info["conversation"] = turn.conversation_id
         self._send(lambda pipe: pipe.hset(_run_key(turn.message_id), mapping=info))
-        return super().start(turn, events)
+        return super().start(turn, stream)
 
     def _on_event(self, run: LiveRun, event: StreamEvent) -> None:
         if run.message_id not in self._news:

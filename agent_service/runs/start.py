@@ -21,6 +21,7 @@ from langchain_core.runnables import Runnable
 from agent_service.agents.approvals import ApprovalGate
 from agent_service.agents.client_calls import ClientCalls, ClientTool
 from agent_service.agents.executor import build_executor
+from agent_service.agents.gates import Gates
 from agent_service.chains import kb_chat
 from agent_service.chains.llm_chat import build_messages, history_as_text
 from agent_service.chains.not_covered import not_covered
@@ -38,11 +39,11 @@ from agent_service.protocols.chatchat.requests import (
     ChatRequestBase,
     KnowledgeBaseChatRequest,
 )
-from agent_service.runs.agent import stream_agent
-from agent_service.runs.answer import stream_answer, stream_fixed_answer
+from agent_service.runs.agent import AgentStream
+from agent_service.runs.answer import AnswerStream, FixedAnswer
 from agent_service.runs.live import LiveRun, LiveRuns
 from agent_service.runs.replay import FoundAnswer, find_answer
-from agent_service.runs.turn import Caller, Turn, begin_turn, check_conversation_id
+from agent_service.runs.turn import Caller, Turn, TurnStream, begin_turn, check_conversation_id
 from agent_service.services import Services
 from agent_service.streaming.events import DocsEvent, RequiresActionEvent, StreamEvent
 
@@ -183,9 +184,9 @@ async def start_turn(
     return turn
 
 
-def _run(services: Services, body: ChatRequestBase, turn: Turn, events: AsyncIterator[StreamEvent], **extra: Any):
+def _run(services: Services, body: ChatRequestBase, turn: Turn, stream: TurnStream, **extra: Any) -> ChatRun:
     on_disconnect = body.on_disconnect or services.settings.on_disconnect
-    run = ChatRun(turn, services.runs.start(turn, events), on_disconnect=on_disconnect, **extra)
+    run = ChatRun(turn, services.runs.start(turn, stream), on_disconnect=on_disconnect, **extra)
     run.live.outlives_client = on_disconnect == "continue"  # counted against the caller's cap
     return run
 
@@ -205,7 +206,7 @@ async def start_llm_chat(services: Services, body: ChatRequest, *, caller: Calle
         max_tokens=body.max_tokens,
         system=body.system,
     )
-    return _run(services, body, turn, stream_answer(turn=turn, model=model, messages=messages))
+    return _run(services, body, turn, AnswerStream(turn=turn, model=model, messages=messages))
 
 
 async def start_completion(
@@ -245,7 +246,7 @@ async def start_completion(
     )
     budget = history_budget(context_window=model_config.context_window, max_tokens=body.max_tokens, prompt="")
     messages = fit_conversation(messages_for(turn.history), budget)
-    return _run(services, body, turn, stream_answer(turn=turn, model=model, messages=messages))
+    return _run(services, body, turn, AnswerStream(turn=turn, model=model, messages=messages))
 
 
 async def start_agent_chat(
@@ -290,9 +291,10 @@ async def start_agent_chat(
         history_budget(context_window=model_config.context_window, max_tokens=body.max_tokens, prompt=body.query) // 2
     )  # the other half is for tool descriptions and the agent's own steps
     history = ([SystemMessage(body.system)] if body.system else []) + fit_history(turn.history, budget)
-    turn.approvals = ApprovalGate(settings.tool_approval_timeout)
-    calls = ClientCalls(settings.client_tool_timeout, {f["name"] for f in functions}) if functions else None
-    turn.client_calls = calls
+    gates = Gates()
+    approvals = ApprovalGate(settings.tool_approval_timeout, gates)
+    names = frozenset(function["name"] for function in functions)
+    calls = ClientCalls(settings.client_tool_timeout, names, gates) if functions else None
     executor = build_executor(
         style=style,
         model=model,
@@ -300,7 +302,7 @@ async def start_agent_chat(
         react_prompt=react_prompt,
         max_iterations=settings.agent_max_iterations,
         tool_timeout=settings.tool_timeout,
-        approval=turn.approvals,
+        approval=approvals,
         needs_approval=services.tools.needs_approval,
         client_tools=[ClientTool.of(f, calls=calls, message_id=turn.message_id) for f in functions] if calls else (),
     )
@@ -309,11 +311,15 @@ async def start_agent_chat(
         services,
         body,
         turn,
-        stream_agent(
+        AgentStream(
             turn=turn,
             executor=executor,
             inputs=inputs,
             agent_style=style,
+            gates=gates,
+            approvals=approvals,
+            client_calls=calls,
+            client_tools=names,
             time_limit=settings.agent_max_execution_time,
         ),
     )
@@ -351,7 +357,7 @@ async def start_knowledge_base_chat(
     first_events = [DocsEvent(**turn.ids, sources=found)]
     extra_meta = {"sources": found, "knowledge_base": body.knowledge_base_name}
     if not hits:
-        answer = stream_fixed_answer(
+        answer: TurnStream = FixedAnswer(
             turn=turn, text=not_covered(body.query), first_events=first_events, extra_meta=extra_meta
         )
     else:
@@ -364,7 +370,7 @@ async def start_knowledge_base_chat(
             system=body.system,
             context=kb_chat.context(hits),
         )
-        answer = stream_answer(
+        answer = AnswerStream(
             turn=turn, model=model, messages=messages, first_events=first_events, extra_meta=extra_meta
         )
     docs = kb_chat.chatchat_docs(hits, kb=body.knowledge_base_name, base_url=base_url)

@@ -1,5 +1,5 @@
 """A chat turn's bookkeeping: what is written before the model is called, and
-the outcome its stream leaves for the final save.
+the stream that makes its answer and says how it ended (its `Outcome`) for the final save.
 
 Order (README, "What is saved, and when"): the user message and the answer's row (status
 `streaming`) are saved, in one transaction, before the model is called; the
@@ -9,9 +9,9 @@ stream ends: `complete`, `partial`, `error` or `interrupted`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from langchain_core.messages import BaseMessage
 from sqlalchemy.exc import IntegrityError
@@ -23,9 +23,10 @@ from agent_service.db import crud
 from agent_service.db.models import CONVERSATION_ID, ToolCall, new_id
 from agent_service.errors import ServiceError
 from agent_service.memory import DatabaseChatMessageHistory
+from agent_service.streaming.events import StreamEvent
 
 
-@dataclass
+@dataclass(frozen=True)
 class Outcome:
     """How an answer ended, as the row will keep it."""
 
@@ -58,25 +59,31 @@ class Turn:
     owner: str | None = None
     caller: str | None = None  # `Caller.key`: whose cap the answer counts against
     message_id: str = field(default_factory=new_id)  # the answer's id
-    stop_reason: str = "client_disconnected"  # why the stream is cancelled, when it is
-    outcome: Outcome | None = None
-    approvals: ApprovalGate | None = None  # agent turns: tool calls waiting for a person
-    client_calls: ClientCalls | None = None  # agent turns with the client's tools: calls waiting for the client
-
-    @property
-    def waiting(self) -> bool:
-        """Whether the answer waits for someone: a person's decision, or the client's tool results."""
-        return any(gate is not None and gate.pending for gate in (self.approvals, self.client_calls))
 
     @property
     def ids(self) -> dict[str, str]:
         return {"conversation_id": self.conversation_id, "message_id": self.message_id}
 
-    def record_outcome(
-        self, *, content: str, status: str, meta: dict[str, Any], tool_calls: Sequence[ToolCall] = ()
-    ) -> None:
-        """Record how the answer ended; the live run saves it."""
-        self.outcome = Outcome(content=content, status=status, meta=meta, tool_calls=tool_calls)
+
+class TurnStream(Protocol):
+    """A turn's answer as it is made (`runs.answer`, `runs.agent`): its events, then how it ended.
+
+    The live run (`runs.live`) iterates `events()`; when they say `done`, `outcome` holds how the
+    answer ended; when the live run stops the stream instead, `interrupted(reason)` makes the
+    outcome from what was made so far (None: nothing beyond the text the live run sent)."""
+
+    approvals: ApprovalGate | None  # agent answers: tool calls that wait for a person
+    client_calls: ClientCalls | None  # agent answers with the client's tools: calls that wait for the client
+    outcome: Outcome | None
+
+    @property
+    def waiting(self) -> bool:
+        """Whether the answer waits for someone: a person's decision, or the client's tool results."""
+        ...
+
+    def events(self) -> AsyncIterator[StreamEvent]: ...
+
+    def interrupted(self, reason: str) -> Outcome | None: ...
 
 
 def check_conversation_id(conversation_id: str | None) -> None:

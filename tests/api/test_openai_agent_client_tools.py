@@ -6,6 +6,7 @@ Agents SDK."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
@@ -214,3 +215,41 @@ async def test_the_agents_sdk_runs_its_own_tool_beside_the_services(served, upst
 
     assert ran == ["Paris"]
     assert result.final_output == "6*7 is 42, and it is 18 °C in Paris."
+
+
+async def test_a_wait_for_a_person_and_one_for_the_client_in_one_step_pause_the_time_limit_together(
+    make_settings, live_server_for, upstream, tools_dir
+):
+    """The agent's time limit stops while any call of its step waits: an approval decided early
+    does not restart it while the client's call still waits for its result."""
+    app = create_app(
+        make_settings(
+            models=agent_models(upstream),
+            tools_dir=tools_dir,
+            tools_requiring_approval="calculator",
+            agent_max_execution_time=1.0,
+        )
+    )
+    both = [
+        {"id": "m1", "name": "calculator", "arguments": {"expression": "6*7"}},
+        {"id": "m2", "name": "get_weather", "arguments": {"city": "Paris"}},
+    ]
+    upstream.enqueue(Reply(text="", tool_calls=both), "6*7 is 42, and it is 18 °C in Paris.")
+    body = {"model": "native", "tools": [WEATHER], **AGENT}
+    async with httpx.AsyncClient(base_url=live_server_for(app), timeout=10) as http:
+        first = (await http.post("/v1/chat/completions", json={**body, "messages": [QUESTION]})).json()
+        message_id = first["id"].removeprefix("chatcmpl-")
+        [pending] = first["choices"][0]["message"]["server_tool_calls"]  # the calculator, waiting for a person
+        await asyncio.sleep(1.5)  # longer than the agent may work
+        approved = await http.post(f"/chat/messages/{message_id}/tool_calls/{pending['id']}/approve")
+        await asyncio.sleep(1.5)  # the client's call still waits: the limit must not run again
+        [call] = first["choices"][0]["message"]["tool_calls"]
+        result = {"role": "tool", "tool_call_id": call["id"], "content": "18 °C"}
+        second = await http.post(
+            "/v1/chat/completions", json={**body, "messages": [QUESTION, first["choices"][0]["message"], result]}
+        )
+    app.state.services.close()
+
+    assert approved.status_code == 200
+    assert second.json()["choices"][0]["message"]["content"] == "6*7 is 42, and it is 18 °C in Paris."
+    assert second.json()["choices"][0]["finish_reason"] == "stop"

@@ -35,15 +35,24 @@ def db(tmp_path: Path) -> Iterator[Database]:
     engine.dispose()
 
 
-def answer(turn: Turn, tokens: int, gap: float) -> AsyncIterator[StreamEvent]:
-    async def events() -> AsyncIterator[StreamEvent]:
-        yield MetadataEvent(**turn.ids, model="m")
-        for n in range(tokens):
-            await asyncio.sleep(gap)
-            yield TokenEvent(**turn.ids, text=f"t{n} ")
-        yield DoneEvent(**turn.ids, status="complete")
+class answer:  # noqa: N801 - read as a function: answer(turn, tokens=..., gap=...)
+    """A turn's stream (`runs.turn.TurnStream`) of `tokens` tokens, `gap` seconds apart."""
 
-    return events()
+    approvals = client_calls = outcome = None
+    waiting = False
+
+    def __init__(self, turn: Turn, tokens: int, gap: float) -> None:
+        self.turn, self.tokens, self.gap = turn, tokens, gap
+
+    async def events(self) -> AsyncIterator[StreamEvent]:
+        yield MetadataEvent(**self.turn.ids, model="m")
+        for n in range(self.tokens):
+            await asyncio.sleep(self.gap)
+            yield TokenEvent(**self.turn.ids, text=f"t{n} ")
+        yield DoneEvent(**self.turn.ids, status="complete")
+
+    def interrupted(self, reason: str) -> None:
+        return None
 
 
 def new_turn() -> Turn:

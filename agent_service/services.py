@@ -47,11 +47,11 @@ class Services:
             runs = RedisRuns(db, settings.redis_url, replica_timeout=settings.replica_timeout)
         else:
             runs = LocalRuns(db)
-            if orphaned := db.call(answers.interrupt_orphaned):
+            if orphaned := db.transact(answers.interrupt_orphaned):
                 logger.warning("answers left streaming by the last run are marked interrupted: %s", ", ".join(orphaned))
-        key_secret = db.call(secrets.service_secret)
+        key_secret = db.transact(secrets.service_secret)
         renames = {unkeyed_fingerprint(key): key_fingerprint(key, key_secret) for key in settings.api_keys}
-        if renames and (renamed := db.call(secrets.rename_owners, renames=renames)):
+        if renames and (renamed := db.transact(secrets.rename_owners, renames=renames)):
             logger.info("%d conversations moved to their key's keyed fingerprint", renamed)
         knowledge = KnowledgeBaseService(settings, db)
         if interrupted := knowledge.fail_interrupted_files():

@@ -26,5 +26,7 @@ async def chat(body: ChatRequest, services: ServicesDep, caller: CallerDep):
 @router.post("/chat/feedback")
 def feedback(body: FeedbackRequest, services: ServicesDep, owner: OwnerDep) -> dict[str, object]:
     """Rate an answer (0-100) with an optional reason."""
-    services.db.call(crud.set_feedback, message_id=body.message_id, score=body.score, reason=body.reason, owner=owner)
+    services.db.transact(
+        crud.set_feedback, message_id=body.message_id, score=body.score, reason=body.reason, owner=owner
+    )
     return {"code": 200, "msg": f"feedback saved for message {body.message_id}", "message_id": body.message_id}

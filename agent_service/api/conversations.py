@@ -22,7 +22,9 @@ class ConversationPage(BaseModel):
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ConversationPublic)
 async def create_conversation(body: ConversationCreate, services: ServicesDep, owner: OwnerDep):
-    return await services.db.run(crud.create_conversation, title=body.title, chat_type=body.chat_type, owner=owner)
+    return await services.db.atransact(
+        crud.create_conversation, title=body.title, chat_type=body.chat_type, owner=owner
+    )
 
 
 @router.get("", response_model=ConversationPage)
@@ -34,7 +36,7 @@ async def list_conversations(
     q: str = Query("", max_length=200, description="Only titles containing this text (any case)."),
 ):
     """Newest first (by last activity)."""
-    items, total = await services.db.run(
+    items, total = await services.db.atransact(
         crud.list_conversations, limit=limit, offset=offset, owner=owner, title_contains=q.strip()
     )
     return ConversationPage(
@@ -47,23 +49,23 @@ async def list_conversations(
 
 @router.get("/{conversation_id}", response_model=ConversationPublic)
 async def get_conversation(conversation_id: str, services: ServicesDep, owner: OwnerDep):
-    return await services.db.run(crud.get_conversation, conversation_id=conversation_id, owner=owner)
+    return await services.db.atransact(crud.get_conversation, conversation_id=conversation_id, owner=owner)
 
 
 @router.patch("/{conversation_id}", response_model=ConversationPublic)
 async def rename_conversation(conversation_id: str, body: ConversationRename, services: ServicesDep, owner: OwnerDep):
-    return await services.db.run(
+    return await services.db.atransact(
         crud.rename_conversation, conversation_id=conversation_id, title=body.title, owner=owner
     )
 
 
 @router.delete("/{conversation_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_conversation(conversation_id: str, services: ServicesDep, owner: OwnerDep) -> Response:
-    await services.db.run(crud.delete_conversation, conversation_id=conversation_id, owner=owner)
+    await services.db.atransact(crud.delete_conversation, conversation_id=conversation_id, owner=owner)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{conversation_id}/messages", response_model=list[MessagePublic])
 async def list_messages(conversation_id: str, services: ServicesDep, owner: OwnerDep):
     """Every message in order, with status, metadata, feedback and tool calls."""
-    return await services.db.run(crud.list_messages, conversation_id=conversation_id, owner=owner)
+    return await services.db.atransact(crud.list_messages, conversation_id=conversation_id, owner=owner)

@@ -53,7 +53,7 @@ async def stop_answer(message_id: MessageId, services: ServicesDep, owner: Owner
     """Stop a live answer; it is saved `interrupted`, reason `stopped`."""
     answer = await find_answer(services.runs, services.db, message_id=message_id, owner=owner)
     stopped = await services.runs.stop(message_id, "stopped") if answer.live else False
-    stored = await services.db.run(answers.stored_answer, message_id=message_id, owner=owner)
+    stored = await services.db.atransact(answers.stored_answer, message_id=message_id, owner=owner)
     return {
         "message_id": message_id,
         "conversation_id": stored.conversation_id,
@@ -84,7 +84,7 @@ async def _decide(
     answer = await find_answer(services.runs, services.db, message_id=message_id, owner=owner)
     decision.by = owner
     if answer.live is None:  # the answer has ended: a call it made was decided already, or never asked
-        decided = await services.db.run(answers.tool_call_approval, message_id=message_id, run_id=run_id)
+        decided = await services.db.atransact(answers.tool_call_approval, message_id=message_id, run_id=run_id)
         if decided:
             raise AlreadyDecidedError(f"tool call {run_id!r} was already {decided}")
     await services.runs.decide(message_id, run_id, decision)

@@ -204,7 +204,7 @@ async def list_chat_completions(
 ) -> dict[str, Any]:
     """The caller's stored completions (OpenAI's list): those of listed conversations (`store`),
     finished, in the order they were made (`order`), after the completion `after`."""
-    found = await services.db.run(
+    found = await services.db.atransact(
         answers.listed_answers,
         owner=owner,
         limit=limit + 1,  # one more tells whether there are more
@@ -271,5 +271,5 @@ async def cancel_chat_completion(completion_id: CompletionId, services: Services
     answer = await _find_completion(services, completion_id, owner)
     if answer.live is not None:
         await services.runs.stop(answer.message_id, "stopped")
-    stored = await services.db.run(answers.stored_answer, message_id=answer.message_id, owner=owner)
+    stored = await services.db.atransact(answers.stored_answer, message_id=answer.message_id, owner=owner)
     return fold(await collect(_completion_chunks(FoundAnswer(answer.message_id, live=None, stored=stored), -1)))

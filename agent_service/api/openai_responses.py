@@ -90,7 +90,7 @@ async def _continued(services: Services, body: ResponseRequest, owner: str | Non
     if not body.previous_response_id:
         return [], None
     try:
-        chain = await services.db.run(
+        chain = await services.db.atransact(
             stored_responses.response_chain,
             message_id=body.previous_response_id.removeprefix("resp_"),
             owner=owner,
@@ -167,7 +167,7 @@ async def _find_response(services: Services, response_id: str, owner: str | None
     message_id = response_id.removeprefix("resp_")
     try:
         answer = await find_answer(services.runs, services.db, message_id=message_id, owner=owner)
-        link = await services.db.run(stored_responses.response_link, message_id=message_id, owner=owner)
+        link = await services.db.atransact(stored_responses.response_link, message_id=message_id, owner=owner)
     except NotFoundError:
         raise NotFoundError(f"response {response_id!r} not found") from None
     return FoundResponse(answer, link)
@@ -209,7 +209,7 @@ async def delete_response(response_id: ResponseId, services: ServicesDep, owner:
     if found.answer.live is not None:
         await services.runs.stop(found.answer.message_id, CANCELLED[0])
     try:
-        await services.db.run(stored_responses.delete_response, message_id=found.answer.message_id, owner=owner)
+        await services.db.atransact(stored_responses.delete_response, message_id=found.answer.message_id, owner=owner)
     except NotFoundError:
         raise NotFoundError(f"response {response_id!r} not found") from None
     return {"id": response_id, "object": "response", "deleted": True}
@@ -226,7 +226,7 @@ async def list_input_items(
 ) -> dict[str, Any]:
     """The items the response was given (OpenAI's list; newest first by default)."""
     try:
-        link = await services.db.run(
+        link = await services.db.atransact(
             stored_responses.response_link, message_id=response_id.removeprefix("resp_"), owner=owner
         )
     except NotFoundError:

@@ -136,7 +136,7 @@ def set_feedback(*, session: Session, message_id: str, score: int, reason: str, 
 
 # A chat turn's own reads and writes are SQLAlchemy Core statements on the
 # session's connection: no ORM objects, identity map or flush for the rows
-# every turn writes (they run on the event loop, see Database.run).
+# every turn writes (they run on the event loop, see Database.atransact).
 _conversations = Conversation.__table__
 _messages = Message.__table__
 

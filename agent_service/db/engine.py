@@ -104,7 +104,10 @@ def migrate(engine: Engine) -> None:
 
 
 class Database:
-    """Owns the engine; runs session work in worker threads, or on the event loop when that cannot wait."""
+    """Owns the engine, and runs `work(session=..., **kwargs)` in one short transaction: one way,
+    named by where it is called from. `transact` blocks the calling thread (code off the event
+    loop), `transact_read` too, for work that only reads; `await atransact` is for code on the
+    event loop, which it never makes wait (LangChain's `a` prefix: `invoke`, `ainvoke`)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -120,16 +123,16 @@ class Database:
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
 
-    def call(self, work: Callable[..., T], /, **kwargs: Any) -> T:
+    def transact(self, work: Callable[..., T], /, **kwargs: Any) -> T:
         with self._turns, self.session() as session:
             return work(session=session, **kwargs)
 
-    def read(self, work: Callable[..., T], /, **kwargs: Any) -> T:
-        """Like `call`, for work that only reads: WAL lets readers run beside the writer."""
+    def transact_read(self, work: Callable[..., T], /, **kwargs: Any) -> T:
+        """Like `transact`, for work that only reads: WAL lets readers run beside the writer."""
         with self.session() as session:
             return work(session=session, **kwargs)
 
-    async def run(self, work: Callable[..., T], /, **kwargs: Any) -> T:
+    async def atransact(self, work: Callable[..., T], /, **kwargs: Any) -> T:
         """`work(session=..., **kwargs)`, one short transaction, without making the loop wait.
 
         On SQLite it runs right here, on the loop, when it can run at once: in WAL
@@ -160,7 +163,7 @@ class Database:
                 # Another process is writing; the transaction rolled back. Wait in a thread.
             finally:
                 self._turns.release()
-        return await anyio.to_thread.run_sync(lambda: self.call(work, **kwargs))
+        return await anyio.to_thread.run_sync(lambda: self.transact(work, **kwargs))
 
     def _loop_engine(self) -> AsyncEngine | None:
         """The async engine of the running loop: its connections belong to the loop that opened them."""

@@ -125,7 +125,7 @@ class Indexer:
     def reindex(self, progress: Progress | None = None) -> list[FileResult]:
         """Rebuild both indexes from the stored files, including files put there by
         hand; a stored name that is not valid, or a row whose file is gone, fails."""
-        rows = {row.name: row for row in self.db.call(crud.list_files, kb_id=self.kb.id)}
+        rows = {row.name: row for row in self.db.transact(crud.list_files, kb_id=self.kb.id)}
         stored = self.stores.files.names()
         results: list[FileResult] = []
         readable: list[str] = []
@@ -142,22 +142,22 @@ class Indexer:
                 chunking = (row.chunk_size, row.chunk_overlap) if row else (DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_OVERLAP)
                 yield Upload(file_name, self.stores.files.read(file_name), *chunking)
 
-        self.db.call(crud.mark_files_indexing, kb_id=self.kb.id)
+        self.db.transact(crud.mark_files_indexing, kb_id=self.kb.id)
         self.stores.vectors.clear()
         self.stores.keywords.clear()
         for file_name in rows.keys() - set(stored):
             row = rows[file_name]
             row.sqlmodel_update({"status": "failed", "chunk_count": 0, "error": "the file is missing from content/"})
-            self.db.call(crud.save_file, row=row)
+            self.db.transact(crud.save_file, row=row)
             results.append(FileResult(name=file_name, status="failed", reason=row.error))
         return results + self.index(uploads(), override=True, store_bytes=False, progress=progress)
 
     def _indexed_name(self, sha256: str) -> str | None:
-        row = self.db.call(crud.find_indexed_by_hash, kb_id=self.kb.id, sha256=sha256)
+        row = self.db.transact(crud.find_indexed_by_hash, kb_id=self.kb.id, sha256=sha256)
         return row.name if row else None
 
     def _write(self, item: _Prepared, done: int, total: int, progress: Progress | None) -> FileResult:
-        row = self.db.call(crud.find_file, kb_id=self.kb.id, name=item.name) or KnowledgeFile(
+        row = self.db.transact(crud.find_file, kb_id=self.kb.id, name=item.name) or KnowledgeFile(
             kb_id=self.kb.id, name=item.name, size=0, sha256="", chunk_size=0, chunk_overlap=0
         )
         row.sqlmodel_update(
@@ -173,7 +173,7 @@ class Indexer:
                 "error": None,
             }
         )
-        row = self.db.call(crud.save_file, row=row)
+        row = self.db.transact(crud.save_file, row=row)
         try:
             if item.data is not None:
                 self.stores.files.write(item.name, item.data)
@@ -193,8 +193,8 @@ class Indexer:
                 logger.exception("indexing %r into knowledge base %r failed", item.name, self.kb.name)
             self.stores.delete_chunks(item.name)
             row.sqlmodel_update({"status": "failed", "error": str(exc) or type(exc).__name__})
-        self.db.call(crud.save_file, row=row)
-        self.db.call(crud.touch_kb, kb_id=self.kb.id)
+        self.db.transact(crud.save_file, row=row)
+        self.db.transact(crud.touch_kb, kb_id=self.kb.id)
         if row.status == "indexed":
             return FileResult(name=item.name, status="indexed", chunk_count=row.chunk_count)
         return FileResult(name=item.name, status="failed", reason=row.error)

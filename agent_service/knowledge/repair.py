@@ -20,19 +20,19 @@ def fail_interrupted_files(db: Database, stores: StoreFactory) -> list[str]:
     base that a live replica is writing (it holds the base's turn) is left
     alone: its files are being indexed, not left. Returns `kb/file` names."""
     failed = []
-    for kb_name, row in db.read(crud.files_being_indexed):
+    for kb_name, row in db.transact_read(crud.files_being_indexed):
         with stores.writers.try_hold(kb_name) as free:
             if not free:
                 continue
             stores.open(kb_name).delete_chunks(row.name)
             row.sqlmodel_update({"status": "failed", "chunk_count": 0, "error": INTERRUPTED})
-            db.call(crud.save_file, row=row)
+            db.transact(crud.save_file, row=row)
         failed.append(f"{kb_name}/{row.name}")
     return failed
 
 
 def upgrade_keyword_indexes(db: Database, stores: StoreFactory) -> None:
     """Bring every base's keyword index up to the current segmentation (see `KeywordIndex.upgrade`)."""
-    for kb in db.call(crud.list_kbs):
+    for kb in db.transact(crud.list_kbs):
         with stores.writers.hold(kb.name):
             stores.open(kb.name).keywords.upgrade()

@@ -128,7 +128,7 @@ class HybridSearch:
 
     def _scope(self, name: str) -> tuple[set[str], bool]:
         """The files a search of this base may return, and whether any other file is being indexed."""
-        kb, visible, hidden = self.db.read(crud.search_scope, name=name)
+        kb, visible, hidden = self.db.transact_read(crud.search_scope, name=name)
         check_embedding_model(kb, self.embedding_model)
         if not visible:
             raise EmptyKnowledgeBaseError(f"knowledge base {name!r} has no indexed file to search")

@@ -60,30 +60,30 @@ class KnowledgeBaseService:
                 f"embedding model {model!r} is not the configured one ({self.embedding_model!r})"
             )
         with self.stores.writers.hold(name):
-            if self.db.call(crud.kb_exists, name=name):
+            if self.db.transact(crud.kb_exists, name=name):
                 raise KnowledgeBaseExistsError(f"knowledge base {name!r} already exists")
             # Indexes left by a base of that name that is gone from the database describe nothing.
             self.stores.discard(name).files.create()
-            self.db.call(crud.create_kb, name=name, description=description, embedding_model=model)
+            self.db.transact(crud.create_kb, name=name, description=description, embedding_model=model)
         return self.get(name=name)
 
     def list(self) -> list[KnowledgeBasePublic]:
-        return self.db.call(crud.list_kbs)
+        return self.db.transact(crud.list_kbs)
 
     def get(self, *, name: str) -> KnowledgeBasePublic:
         validate_kb_name(name)
-        return self.db.call(crud.kb_public, name=name)
+        return self.db.transact(crud.kb_public, name=name)
 
     def update(self, *, name: str, description: str) -> KnowledgeBasePublic:
         validate_kb_name(name)
-        self.db.call(crud.update_kb, name=name, description=description)
+        self.db.transact(crud.update_kb, name=name, description=description)
         return self.get(name=name)
 
     def delete(self, *, name: str) -> None:
         """Delete a base: its rows, its vector collection, its folder with every file."""
         validate_kb_name(name)
         with self.stores.writers.hold(name):
-            self.db.call(crud.delete_kb, name=name)
+            self.db.transact(crud.delete_kb, name=name)
             self.stores.discard(name).files.destroy()
 
     # Files.
@@ -114,12 +114,12 @@ class KnowledgeBaseService:
 
     def list_files(self, *, name: str) -> list[KnowledgeFilePublic]:
         kb = self._kb(name)
-        return [KnowledgeFilePublic.model_validate(row) for row in self.db.call(crud.list_files, kb_id=kb.id)]
+        return [KnowledgeFilePublic.model_validate(row) for row in self.db.transact(crud.list_files, kb_id=kb.id)]
 
     def file_path(self, *, name: str, file_name: str) -> Path:
         """Where the file's bytes are, as uploaded (for downloads)."""
         kb = self._kb(name)
-        self.db.call(crud.get_file, kb_id=kb.id, name=validate_file_name(file_name))
+        self.db.transact(crud.get_file, kb_id=kb.id, name=validate_file_name(file_name))
         return self.stores.open(name).files.path(file_name)
 
     def delete_file(self, *, name: str, file_name: str, keep_content: bool = False) -> None:
@@ -128,13 +128,13 @@ class KnowledgeBaseService:
         validate_file_name(file_name)
         with self.stores.writers.hold(name):
             kb = self._kb(name)
-            self.db.call(crud.get_file, kb_id=kb.id, name=file_name)
-            self.db.call(crud.delete_file, kb_id=kb.id, name=file_name)
+            self.db.transact(crud.get_file, kb_id=kb.id, name=file_name)
+            self.db.transact(crud.delete_file, kb_id=kb.id, name=file_name)
             stores = self.stores.open(name)
             stores.delete_chunks(file_name)
             if not keep_content:
                 stores.files.delete(file_name)
-            self.db.call(crud.touch_kb, kb_id=kb.id)
+            self.db.transact(crud.touch_kb, kb_id=kb.id)
 
     def reindex(self, *, name: str, progress: Progress | None = None) -> list[FileResult]:
         """Rebuild both indexes from the files in `<kb>/content/`, including files
@@ -182,7 +182,7 @@ class KnowledgeBaseService:
     # Helpers.
 
     def _kb(self, name: str) -> KnowledgeBase:
-        return self.db.read(crud.get_kb, name=validate_kb_name(name))
+        return self.db.transact_read(crud.get_kb, name=validate_kb_name(name))
 
     def _vector_index(self, name: str) -> VectorIndex:
         # The tests look into a base's vector index through this.

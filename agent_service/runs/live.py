@@ -91,7 +91,7 @@ class LiveRun:
     async def _save_progress(self) -> None:
         if progress := self.checkpoint():
             try:
-                await self._db.run(answers.checkpoint, answers=[progress])
+                await self._db.atransact(answers.checkpoint, answers=[progress])
             except Exception:
                 logger.warning("answer %s: progress not saved", self.message_id, exc_info=True)
 
@@ -139,7 +139,7 @@ class LiveRun:
         meta = outcome.meta if outcome else {"reason": done.reason} if done.reason else {}
         try:
             with anyio.CancelScope(shield=True):
-                await self._db.run(
+                await self._db.atransact(
                     answers.save_final,
                     answer_id=self.message_id,
                     content=content,
@@ -315,7 +315,7 @@ class LocalRuns:
             if not progress:
                 continue
             try:
-                await self.db.run(answers.checkpoint, answers=progress)
+                await self.db.atransact(answers.checkpoint, answers=progress)
             except Exception:
                 logger.warning("checkpoint of %d answers failed", len(progress), exc_info=True)
 

@@ -297,7 +297,7 @@ class RedisRuns(LocalRuns):
             await asyncio.sleep(self.replica_timeout / 3)
 
     async def end_answers_of_dead_replicas(self) -> list[str]:
-        writing = await self.db.run(answers.replicas_writing)
+        writing = await self.db.atransact(answers.replicas_writing)
         dead = [
             replica
             for replica in writing
@@ -305,7 +305,7 @@ class RedisRuns(LocalRuns):
         ]
         if not dead:
             return []
-        ended = await self.db.run(answers.interrupt_orphaned, replicas=dead)
+        ended = await self.db.atransact(answers.interrupt_orphaned, replicas=dead)
         for message_id in ended:  # its followers, on any replica, get their `done`
             await self._close_stream(message_id)
         logger.warning("answers of replicas that stopped answering are marked interrupted: %s", ", ".join(ended))

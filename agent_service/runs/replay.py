@@ -63,7 +63,7 @@ async def find_answer(runs: LiveRuns, db: Database, *, message_id: str, owner: s
     """The answer if the caller may see it; NotFoundError otherwise (another key's included)."""
     live, stored = await runs.find(message_id), None
     if live is None:
-        stored = await db.run(answers.stored_answer, message_id=message_id, owner=owner)
+        stored = await db.atransact(answers.stored_answer, message_id=message_id, owner=owner)
         if stored.status in LIVE_STATUSES:
             # Live with no run to follow: its process died, or another replica started it so
             # recently that it has not announced it yet (replicas publish every 20 ms).

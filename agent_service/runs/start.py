@@ -1,7 +1,7 @@
 """Starting a chat turn of each kind, the same for every protocol.
 
 Each `start_*` checks everything that can refuse the request before anything
-is written, saves the user's message and the answer's row (`Database.run`:
+is written, saves the user's message and the answer's row (`Database.atransact`:
 never making the event loop wait), and starts the answer as a live run
 (`runs.live`) that no connection owns. `ChatRun.events()` is what the
 connection that asked for it follows.
@@ -166,7 +166,7 @@ async def start_turn(
             "wait for one to end, or stop one (POST /chat/messages/{id}/stop)"
         )
     check_conversation_id(body.conversation_id)
-    turn = await services.db.run(
+    turn = await services.db.atransact(
         begin_turn,
         conversation_id=body.conversation_id,
         query=body.query,

@@ -1,4 +1,4 @@
-"""Database.run: SQLite work runs on the event loop when it can run at once,
+"""Database.atransact: SQLite work runs on the event loop when it can run at once,
 and waits in a worker thread, never on the loop, when another writer holds
 the database."""
 
@@ -51,7 +51,7 @@ async def test_work_waits_in_a_thread_while_another_process_writes(database: Dat
     other = hold_write_lock(database.engine.url.database)
     ticker = Ticker()
 
-    saving = asyncio.create_task(database.run(crud.create_conversation, title="after the lock"))
+    saving = asyncio.create_task(database.atransact(crud.create_conversation, title="after the lock"))
     await asyncio.sleep(0.3)
     assert not saving.done()  # waiting for the lock...
     assert ticker.ticks >= 10  # ...in a thread: the loop kept turning
@@ -72,12 +72,12 @@ async def test_work_waits_in_a_thread_while_one_of_our_threads_writes(database: 
         release.wait(5)
         session.commit()
 
-    writer = threading.Thread(target=database.call, args=(slow_write,))
+    writer = threading.Thread(target=database.transact, args=(slow_write,))
     writer.start()
     writing.wait(5)
     ticker = Ticker()
 
-    saving = asyncio.create_task(database.run(crud.create_conversation, title="next"))
+    saving = asyncio.create_task(database.atransact(crud.create_conversation, title="next"))
     await asyncio.sleep(0.3)
     assert not saving.done() and ticker.ticks >= 10
 
@@ -90,8 +90,8 @@ async def test_work_waits_in_a_thread_while_one_of_our_threads_writes(database: 
 
 async def test_errors_from_the_work_reach_the_caller_and_the_next_run_works(database: Database):
     with pytest.raises(Exception, match="not found"):
-        await database.run(crud.get_conversation, conversation_id="missing")
-    await database.run(crud.create_conversation, title="fine")
+        await database.atransact(crud.get_conversation, conversation_id="missing")
+    await database.atransact(crud.create_conversation, title="fine")
     assert titles(database) == ["fine"]
 
 
@@ -100,9 +100,9 @@ async def test_the_wal_is_checkpointed_off_the_loop(database: Database):
     size_before = path.stat().st_size
     writes = 5 * CHECKPOINT_EVERY
     for i in range(writes):
-        await database.run(crud.create_conversation, title=f"c{i}")
+        await database.atransact(crud.create_conversation, title=f"c{i}")
     await asyncio.sleep(0.5)  # the checkpoint started by the last write finishes
-    await database.run(crud.create_conversation, title="after")  # starts the WAL over
+    await database.atransact(crud.create_conversation, title="after")  # starts the WAL over
 
     # The rows reached the database file, and the WAL holds only the last write
     # (every write adds frames: without checkpoints it would hold thousands).

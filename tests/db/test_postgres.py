@@ -160,10 +160,10 @@ async def test_database_work_on_postgres_stays_on_the_event_loop(postgres_url: s
         threads.add(threading.get_ident())
         return crud.add_turn_rows(session=session, conversation_id=None, content=content, meta={})[0]
 
-    ids = await asyncio.gather(*(db.run(write, content=f"question {i}") for i in range(40)))
+    ids = await asyncio.gather(*(db.atransact(write, content=f"question {i}") for i in range(40)))
     with pytest.raises(NotFoundError):
-        await db.run(crud.add_turn_rows, conversation_id="gone", content="lost", meta={})
-    listed = await db.run(crud.list_messages, conversation_id=ids[7], owner=None)
+        await db.atransact(crud.add_turn_rows, conversation_id="gone", content="lost", meta={})
+    listed = await db.atransact(crud.list_messages, conversation_id=ids[7], owner=None)
     await db.aclose()
     engine.dispose()
 

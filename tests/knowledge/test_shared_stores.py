@@ -133,9 +133,9 @@ async def test_start_up_leaves_a_base_that_another_replica_writes(make_settings,
     app = create_app(make_settings(kb_root=tmp_path / "kb", database_url=stores["database_url"]))
     services = app.state.services
     services.knowledge.create(name="busy")
-    kb = services.db.call(kb_crud.get_kb, name="busy")
+    kb = services.db.transact(kb_crud.get_kb, name="busy")
     row = KnowledgeFile(kb_id=kb.id, name="half.md", size=1, sha256="x" * 64, chunk_size=500, chunk_overlap=50)
-    services.db.call(kb_crud.save_file, row=row)
+    services.db.transact(kb_crud.save_file, row=row)
     other_replica = services.db.engine.connect()  # holds the base's turn, as a replica that is indexing does
     other_replica.execute(text("SELECT pg_advisory_lock(hashtext('agent-service:knowledge-base:busy'))"))
 

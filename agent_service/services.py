@@ -16,8 +16,8 @@ from agent_service.knowledge.service import KnowledgeBaseService
 from agent_service.llm.registry import ModelRegistry
 from agent_service.mcp.tools import McpTools
 from agent_service.prompts import PromptStore
-from agent_service.runs.live import LiveRuns, LocalRuns
-from agent_service.runs.redis_runs import RedisRuns
+from agent_service.runs.live import LiveAnswers, LocalAnswers
+from agent_service.runs.redis_runs import RedisAnswers
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class Services:
     prompts: PromptStore
     tools: ToolRegistry
     knowledge: KnowledgeBaseService
-    runs: LiveRuns  # in this process (LocalRuns), or across replicas (RedisRuns)
+    runs: LiveAnswers  # in this process (LocalAnswers), or across replicas (RedisAnswers)
     key_secret: bytes = b""  # keys the API-key fingerprints (db.secrets)
 
     @classmethod
@@ -42,11 +42,11 @@ class Services:
         engine = create_db_engine(settings.database_url)
         migrate(engine)
         db = Database(engine)
-        runs: LiveRuns
-        if settings.redis_url:  # replicas: a survivor ends a dead one's answers (RedisRuns)
-            runs = RedisRuns(db, settings.redis_url, replica_timeout=settings.replica_timeout)
+        runs: LiveAnswers
+        if settings.redis_url:  # replicas: a survivor ends a dead one's answers (RedisAnswers)
+            runs = RedisAnswers(db, settings.redis_url, replica_timeout=settings.replica_timeout)
         else:
-            runs = LocalRuns(db)
+            runs = LocalAnswers(db)
             if orphaned := db.transact(answers.interrupt_orphaned):
                 logger.warning("answers left streaming by the last run are marked interrupted: %s", ", ".join(orphaned))
         key_secret = db.transact(secrets.service_secret)

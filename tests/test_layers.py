@@ -14,7 +14,7 @@ LAYERS = [
     {"api", "web", "server", "cli", "kb_cli", "kb_remote", "mcp.server", "db.migrations"},  # entry points
     {"services"},  # builds everything the entry points use
     {"runs"},
-    {"agents", "chains", "knowledge", "protocols", "memory", "prompts"},
+    {"agents", "model_input", "knowledge", "protocols", "memory", "prompts"},
     {"llm", "tools", "mcp", "db", "batching", "long_lived", "metrics"},
     {"streaming", "config", "errors"},
 ]

@@ -3,7 +3,7 @@
 Each agent answer has one `ApprovalGate`. A guarded tool that needs approval
 waits at the gate (`wait`); the answer's listeners (`agents.gates`) hear that
 the call is pending (the event handler sends `tool_approval`) and how it was decided; the approve and
-deny routes reach the gate through the live run (`decide`). No answer within
+deny routes reach the gate through the live answer (`decide`). No answer within
 the timeout counts as a denial.
 """
 

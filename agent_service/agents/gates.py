@@ -2,7 +2,7 @@
 
 A tool call can wait at a gate: for a person's decision (`approvals.ApprovalGate`)
 or for the client's result (`client_calls.ClientCalls`). Whoever cares (the
-answer's event handler, the agent's time limit, the live run's status) is a
+answer's event handler, the agent's time limit, the live answer's status) is a
 `GateListener`, told through the answer's one `Gates`.
 """
 

@@ -11,13 +11,13 @@ from fastapi.responses import JSONResponse
 
 from agent_service.api.errors import error_body
 from agent_service.protocols.chatchat.frames import ChatchatDialect, ChatchatRoute
-from agent_service.runs.start import ChatRun
+from agent_service.runs.start import StartedAnswer
 from agent_service.streaming.events import DoneEvent, ErrorEvent, StreamEvent, TokenEvent
 from agent_service.streaming.responses import collect, sse_response
 
 
 async def chatchat_response(
-    run: ChatRun, *, route: ChatchatRoute, stream: bool, fields: Callable[[list[StreamEvent]], dict[str, Any]]
+    run: StartedAnswer, *, route: ChatchatRoute, stream: bool, fields: Callable[[list[StreamEvent]], dict[str, Any]]
 ) -> Response | dict[str, Any]:
     """The events as SSE, or one JSON object of the turn's ids, `fields(events)`,
     status, finish reason and usage; a 502 with the same object and the message

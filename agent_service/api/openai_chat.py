@@ -37,8 +37,8 @@ from agent_service.protocols.openai.chunks import ChunkStream, fold
 from agent_service.protocols.openai.requests import ChatCompletionRequest
 from agent_service.runs.replay import FoundAnswer, find_answer
 from agent_service.runs.start import (
-    ChatRun,
-    ResumedRun,
+    ResumedAnswer,
+    StartedAnswer,
     resume_with_tool_results,
     start_agent_chat,
     start_completion,
@@ -111,7 +111,7 @@ async def start_chat_completion(
     *,
     on_disconnect: str | None = None,
     question_meta: dict[str, Any] | None = None,
-) -> ChatRun | ResumedRun:
+) -> StartedAnswer | ResumedAnswer:
     """Start the turn this completion asks for, in its chat mode. `on_disconnect` overrides the
     setting (a background response goes on alone); `question_meta` is kept with the question."""
     listed = services.settings.openai_store_default if body.store is None else body.store

@@ -155,7 +155,7 @@ class FixedAnswer:
         self._complete = Outcome(content=text, status="complete", meta=meta)
 
     def interrupted(self, reason: str) -> None:
-        """Nothing of its own to keep: the live run saves the text it sent."""
+        """Nothing of its own to keep: the live answer saves the text it sent."""
 
     async def events(self) -> AsyncIterator[StreamEvent]:
         ids = self.turn.ids

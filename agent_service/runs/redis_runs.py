@@ -1,6 +1,6 @@
 """Live answers across replicas, through Redis.
 
-Each replica generates its own answers, as `LocalRuns` does, and besides:
+Each replica generates its own answers, as `LocalAnswers` does, and besides:
 - publishes the events of each answer to a Redis stream (`answer:<id>`, a
   bounded length, kept a while after `done`) from one task, at most every
   20 ms, never on the token path: one entry per answer per round holds the
@@ -35,7 +35,7 @@ from agent_service.agents.approvals import AlreadyDecidedError, Decision
 from agent_service.db import answers
 from agent_service.db.engine import Database
 from agent_service.errors import NotFoundError, ServiceError
-from agent_service.runs.live import LiveRun, LocalRuns
+from agent_service.runs.live import LiveAnswer, LocalAnswers
 from agent_service.runs.stream_reader import StreamReader
 from agent_service.runs.turn import Turn, TurnStream
 from agent_service.streaming.events import DoneEvent, Event, StreamEvent
@@ -107,7 +107,7 @@ class RemoteTurn:
         return {"conversation_id": self.conversation_id, "message_id": self.message_id}
 
 
-class RemoteRun:
+class RemoteAnswer:
     """An answer another replica generates, followed through its stream."""
 
     def __init__(self, redis: Redis, turn: RemoteTurn, reader: StreamReader) -> None:
@@ -137,7 +137,7 @@ class RemoteRun:
                             return
 
 
-class RedisRuns(LocalRuns):
+class RedisAnswers(LocalAnswers):
     def __init__(
         self, db: Database, redis_url: str, *, replica_timeout: float, checkpoint_seconds: float = 1.0
     ) -> None:
@@ -146,20 +146,20 @@ class RedisRuns(LocalRuns):
         self.replica_timeout = replica_timeout
         self._outbox: list[Callable[[Pipeline], Any]] = []
         self._closing = False
-        self._news: dict[str, tuple[LiveRun, int]] = {}  # answers with unpublished events: the first one's seq
+        self._news: dict[str, tuple[LiveAnswer, int]] = {}  # answers with unpublished events: the first one's seq
         self._outbox_ready = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self.reader = StreamReader(self.redis, wake_key=f"{PREFIX}wake:{self.replica}")
 
     # --- this replica's answers, published -------------------------------------------
 
-    def start(self, turn: Turn, stream: TurnStream) -> LiveRun:
+    def start(self, turn: Turn, stream: TurnStream) -> LiveAnswer:
         info = {"replica": self.replica, "owner": turn.owner or "", "model": turn.model_name}
         info["conversation"] = turn.conversation_id
         self._send(lambda pipe: pipe.hset(_run_key(turn.message_id), mapping=info))
         return super().start(turn, stream)
 
-    def _on_event(self, run: LiveRun, event: StreamEvent) -> None:
+    def _on_event(self, run: LiveAnswer, event: StreamEvent) -> None:
         if run.message_id not in self._news:
             self._news[run.message_id] = (run, event.seq)
             self._outbox_ready.set()
@@ -201,20 +201,20 @@ class RedisRuns(LocalRuns):
 
     # --- answers anywhere ----------------------------------------------------------
 
-    async def find(self, message_id: str) -> LiveRun | RemoteRun | None:
+    async def find(self, message_id: str) -> LiveAnswer | RemoteAnswer | None:
         if local := self.runs.get(message_id):
             return local
         info = {key.decode(): value.decode() for key, value in (await self.redis.hgetall(_run_key(message_id))).items()}
         if not info:
             return None
         turn = RemoteTurn(info["conversation"], message_id, info["model"], info["owner"] or None, info["replica"])
-        return RemoteRun(self.redis, turn, self.reader)
+        return RemoteAnswer(self.redis, turn, self.reader)
 
     async def stop(self, message_id: str, reason: str) -> bool:
         if message_id in self.runs:
             return await super().stop(message_id, reason)
         remote = await self.find(message_id)
-        if not isinstance(remote, RemoteRun):
+        if not isinstance(remote, RemoteAnswer):
             return False
         await self._ask(remote.turn.replica, {"op": "stop", "message_id": message_id, "reason": reason})
         async for _ in remote.follow(-1):  # until its done is published: it is saved by then
@@ -225,7 +225,7 @@ class RedisRuns(LocalRuns):
         if message_id in self.runs:
             return await super().decide(message_id, run_id, decision)
         remote = await self.find(message_id)
-        if not isinstance(remote, RemoteRun):
+        if not isinstance(remote, RemoteAnswer):
             raise NotFoundError(f"no tool call {run_id!r} of message {message_id!r} is waiting for approval")
         request = {"op": "decide", "message_id": message_id, "run_id": run_id, **_decision_fields(decision)}
         reply = await self._ask(remote.turn.replica, request)
@@ -238,7 +238,7 @@ class RedisRuns(LocalRuns):
         if message_id in self.runs:
             return await super().deliver(message_id, results)
         remote = await self.find(message_id)
-        if not isinstance(remote, RemoteRun):
+        if not isinstance(remote, RemoteAnswer):
             raise NotFoundError(f"message {message_id!r} waits for no tool result", param="messages")
         reply = await self._ask(remote.turn.replica, {"op": "deliver", "message_id": message_id, "results": results})
         if reply.get("status") == 404:

@@ -12,7 +12,7 @@ from agent_service.db.answers import StoredAnswer
 from agent_service.db.engine import Database
 from agent_service.db.models import LIVE_STATUSES
 from agent_service.errors import NotFoundError
-from agent_service.runs.live import FollowedRun, LiveRuns
+from agent_service.runs.live import FollowedAnswer, LiveAnswers
 from agent_service.streaming.events import DoneEvent, MetadataEvent, StreamEvent
 from agent_service.streaming.journal import events_after, expand
 
@@ -22,7 +22,7 @@ ANNOUNCED_WITHIN = 0.05  # seconds: a replica announces a new answer within its 
 @dataclass
 class FoundAnswer:
     message_id: str
-    live: FollowedRun | None  # being generated, here or on another replica
+    live: FollowedAnswer | None  # being generated, here or on another replica
     stored: StoredAnswer | None  # otherwise, as the database has it
 
     @property
@@ -59,7 +59,7 @@ class FoundAnswer:
             yield event
 
 
-async def find_answer(runs: LiveRuns, db: Database, *, message_id: str, owner: str | None) -> FoundAnswer:
+async def find_answer(runs: LiveAnswers, db: Database, *, message_id: str, owner: str | None) -> FoundAnswer:
     """The answer if the caller may see it; NotFoundError otherwise (another key's included)."""
     live, stored = await runs.find(message_id), None
     if live is None:

@@ -2,8 +2,8 @@
 
 Each `start_*` checks everything that can refuse the request before anything
 is written, saves the user's message and the answer's row (`Database.atransact`:
-never making the event loop wait), and starts the answer as a live run
-(`runs.live`) that no connection owns. `ChatRun.events()` is what the
+never making the event loop wait), and starts the answer as a live answer
+(`runs.live`) that no connection owns. `StartedAnswer.events()` is what the
 connection that asked for it follows.
 """
 
@@ -22,9 +22,6 @@ from agent_service.agents.approvals import ApprovalGate
 from agent_service.agents.client_calls import ClientCalls, ClientTool
 from agent_service.agents.executor import build_executor
 from agent_service.agents.gates import Gates
-from agent_service.chains import kb_chat
-from agent_service.chains.llm_chat import build_messages, history_as_text
-from agent_service.chains.not_covered import not_covered
 from agent_service.errors import (
     ConflictError,
     NotFoundError,
@@ -33,6 +30,10 @@ from agent_service.errors import (
     TooManyAnswersError,
 )
 from agent_service.memory import fit_conversation, fit_history, history_budget
+from agent_service.model_input.messages import build_messages, history_as_text
+from agent_service.model_input.not_covered import not_covered
+from agent_service.model_input.sources import numbered_sources, prompt_context
+from agent_service.protocols.chatchat.docs import chatchat_docs
 from agent_service.protocols.chatchat.requests import (
     AgentChatRequest,
     ChatRequest,
@@ -41,7 +42,7 @@ from agent_service.protocols.chatchat.requests import (
 )
 from agent_service.runs.agent import AgentStream
 from agent_service.runs.answer import AnswerStream, FixedAnswer
-from agent_service.runs.live import LiveRun, LiveRuns
+from agent_service.runs.live import LiveAnswer, LiveAnswers
 from agent_service.runs.replay import FoundAnswer, find_answer
 from agent_service.runs.turn import Caller, Turn, TurnStream, begin_turn, check_conversation_id
 from agent_service.services import Services
@@ -49,9 +50,9 @@ from agent_service.streaming.events import DocsEvent, RequiresActionEvent, Strea
 
 
 @dataclass
-class ChatRun:
+class StartedAnswer:
     turn: Turn
-    live: LiveRun
+    live: LiveAnswer
     on_disconnect: str  # cancel or continue
     sources: list[dict[str, Any]] = field(default_factory=list)  # knowledge-base turns
     docs: list[str] = field(default_factory=list)  # the same, as Chatchat's strings
@@ -82,11 +83,11 @@ class ChatRun:
 
 
 @dataclass
-class ResumedRun:
+class ResumedAnswer:
     """An agent answer that waited for the results of the client's tools, going on with them:
     what the request that brought them follows."""
 
-    runs: LiveRuns
+    runs: LiveAnswers
     answer: FoundAnswer
     after: int  # the `requires_action` event the results answer: the client saw up to there
     on_disconnect: str
@@ -98,7 +99,7 @@ class ResumedRun:
 
     async def events(self) -> AsyncIterator[StreamEvent]:
         """The answer's events from the first (renderers need what came before `after`), to
-        `done` or to the next `requires_action`; as `ChatRun.events` on a disconnect."""
+        `done` or to the next `requires_action`; as `StartedAnswer.events` on a disconnect."""
         ended = False
         try:
             async for event in self.answer.events(-1, earlier=True):
@@ -118,7 +119,7 @@ _STOPPING: set[asyncio.Future] = set()  # stops under way, held until they end
 
 async def resume_with_tool_results(
     services: Services, *, message_id: str, results: dict[str, str], caller: Caller, on_disconnect: str
-) -> ResumedRun:
+) -> ResumedAnswer:
     """Give the answer `message_id`, which waits for the client's tool results, those results;
     it goes on (on whichever replica runs it)."""
     answer = await find_answer(services.runs, services.db, message_id=message_id, owner=caller.owner)
@@ -133,7 +134,7 @@ async def resume_with_tool_results(
     if not paused:
         raise NotFoundError(f"message {message_id!r} waits for no tool result", param="messages")
     await services.runs.deliver(message_id, results)
-    return ResumedRun(services.runs, answer, paused[-1], on_disconnect)
+    return ResumedAnswer(services.runs, answer, paused[-1], on_disconnect)
 
 
 def request_model(services: Services, body: ChatRequestBase, model_name: str) -> BaseChatModel:
@@ -184,14 +185,14 @@ async def start_turn(
     return turn
 
 
-def _run(services: Services, body: ChatRequestBase, turn: Turn, stream: TurnStream, **extra: Any) -> ChatRun:
+def _run(services: Services, body: ChatRequestBase, turn: Turn, stream: TurnStream, **extra: Any) -> StartedAnswer:
     on_disconnect = body.on_disconnect or services.settings.on_disconnect
-    run = ChatRun(turn, services.runs.start(turn, stream), on_disconnect=on_disconnect, **extra)
+    run = StartedAnswer(turn, services.runs.start(turn, stream), on_disconnect=on_disconnect, **extra)
     run.live.outlives_client = on_disconnect == "continue"  # counted against the caller's cap
     return run
 
 
-async def start_llm_chat(services: Services, body: ChatRequest, *, caller: Caller) -> ChatRun:
+async def start_llm_chat(services: Services, body: ChatRequest, *, caller: Caller) -> StartedAnswer:
     model_name = services.models.resolve(body.model_name)
     template = services.prompts.get(body.prompt_kind, body.prompt_name)
     model_config = services.models.config(model_name)
@@ -219,7 +220,7 @@ async def start_completion(
     options: dict[str, Any],
     listed: bool = True,
     question_meta: dict[str, Any] | None = None,
-) -> ChatRun:
+) -> StartedAnswer:
     """A plain chat whose messages the client gives as they are (OpenAI's chat completions):
     `messages_for` makes them from the stored history; all of them are trimmed to fit the
     model's context window, oldest turns first (`memory.fit_conversation`); the client's `tools`
@@ -257,7 +258,7 @@ async def start_agent_chat(
     listed: bool = True,
     question_meta: dict[str, Any] | None = None,
     client_tools: list[dict[str, Any]] | None = None,
-) -> ChatRun:
+) -> StartedAnswer:
     """An agent turn over the service's tools (`body.tools`: all when absent) and the client's
     own function tools (`client_tools`, OpenAI's shape): the client runs those
     (`agents.client_calls`)."""
@@ -333,7 +334,7 @@ async def start_knowledge_base_chat(
     base_url: str,
     listed: bool = True,
     question_meta: dict[str, Any] | None = None,
-) -> ChatRun:
+) -> StartedAnswer:
     """Stream: metadata, docs (the sources), token..., done. With no source found, the answer
     says that the documents do not cover the question, and no model is asked."""
     model_name = services.models.resolve(body.model_name)
@@ -353,7 +354,7 @@ async def start_knowledge_base_chat(
         listed=listed,
         question_meta=question_meta,
     )
-    found = kb_chat.sources(hits, kb=body.knowledge_base_name, base_url=base_url)
+    found = numbered_sources(hits, kb=body.knowledge_base_name, base_url=base_url)
     first_events = [DocsEvent(**turn.ids, sources=found)]
     extra_meta = {"sources": found, "knowledge_base": body.knowledge_base_name}
     if not hits:
@@ -368,10 +369,10 @@ async def start_knowledge_base_chat(
             context_window=model_config.context_window,
             max_tokens=body.max_tokens,
             system=body.system,
-            context=kb_chat.context(hits),
+            context=prompt_context(hits),
         )
         answer = AnswerStream(
             turn=turn, model=model, messages=messages, first_events=first_events, extra_meta=extra_meta
         )
-    docs = kb_chat.chatchat_docs(hits, kb=body.knowledge_base_name, base_url=base_url)
+    docs = chatchat_docs(hits, kb=body.knowledge_base_name, base_url=base_url)
     return _run(services, body, turn, answer, sources=found, docs=docs)

@@ -3,7 +3,7 @@ the stream that makes its answer and says how it ended (its `Outcome`) for the f
 
 Order (README, "What is saved, and when"): the user message and the answer's row (status
 `streaming`) are saved, in one transaction, before the model is called; the
-live run (`runs.live`) checkpoints the answer and saves it final when its
+live answer (`runs.live`) checkpoints the answer and saves it final when its
 stream ends: `complete`, `partial`, `error` or `interrupted`.
 """
 
@@ -68,9 +68,9 @@ class Turn:
 class TurnStream(Protocol):
     """A turn's answer as it is made (`runs.answer`, `runs.agent`): its events, then how it ended.
 
-    The live run (`runs.live`) iterates `events()`; when they say `done`, `outcome` holds how the
-    answer ended; when the live run stops the stream instead, `interrupted(reason)` makes the
-    outcome from what was made so far (None: nothing beyond the text the live run sent)."""
+    The live answer (`runs.live`) iterates `events()`; when they say `done`, `outcome` holds how the
+    answer ended; when the live answer stops the stream instead, `interrupted(reason)` makes the
+    outcome from what was made so far (None: nothing beyond the text the live answer sent)."""
 
     approvals: ApprovalGate | None  # agent answers: tool calls that wait for a person
     client_calls: ClientCalls | None  # agent answers with the client's tools: calls that wait for the client

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from agent_service.db.engine import Database, create_db_engine, migrate
-from agent_service.runs.redis_runs import RedisRuns, RemoteRun, RemoteTurn
+from agent_service.runs.redis_runs import RedisAnswers, RemoteAnswer, RemoteTurn
 from agent_service.runs.turn import Turn
 from agent_service.streaming.events import DoneEvent, MetadataEvent, StreamEvent, TokenEvent
 from tests.servers import redis_bin, redis_server
@@ -60,11 +60,11 @@ def new_turn() -> Turn:
 
 
 async def test_a_follower_elsewhere_gets_the_events_after_any_seq(db: Database, redis_url: str):
-    here = RedisRuns(db, redis_url, replica_timeout=15)
+    here = RedisAnswers(db, redis_url, replica_timeout=15)
     await here.begin()
     turn = new_turn()
     run = here.start(turn, answer(turn, tokens=40, gap=0.002))  # many events per publishing round
-    elsewhere = RemoteRun(here.redis, RemoteTurn("c1", turn.message_id, "m", None, here.replica), here.reader)
+    elsewhere = RemoteAnswer(here.redis, RemoteTurn("c1", turn.message_id, "m", None, here.replica), here.reader)
     followed = [event async for event in elsewhere.follow(-1)]
     await run.ended()
 
@@ -82,7 +82,7 @@ async def test_a_follower_elsewhere_gets_the_events_after_any_seq(db: Database, 
 
 
 async def test_closing_publishes_the_last_events_and_returns(db: Database, redis_url: str):
-    here = RedisRuns(db, redis_url, replica_timeout=15)
+    here = RedisAnswers(db, redis_url, replica_timeout=15)
     await here.begin()
     turns = [new_turn() for _ in range(16)]
     runs = [here.start(turn, answer(turn, tokens=20, gap=0.001)) for turn in turns]
@@ -90,7 +90,7 @@ async def test_closing_publishes_the_last_events_and_returns(db: Database, redis
     stream = f"agent-service:answer:{turns[-1].message_id}"
     await asyncio.wait_for(here.close(), 5)  # right after the answers: their `done` may not be out yet
 
-    reader = RedisRuns(db, redis_url, replica_timeout=15)
+    reader = RedisAnswers(db, redis_url, replica_timeout=15)
     last = await reader.redis.xrevrange(stream, count=1)
     gone = await reader.redis.exists(f"agent-service:run:{turns[-1].message_id}")
     ttl = await reader.redis.ttl(stream)
@@ -100,7 +100,7 @@ async def test_closing_publishes_the_last_events_and_returns(db: Database, redis
 
 
 async def test_followers_on_another_replica_share_one_redis_connection(db: Database, redis_url: str):
-    here, there = RedisRuns(db, redis_url, replica_timeout=15), RedisRuns(db, redis_url, replica_timeout=15)
+    here, there = RedisAnswers(db, redis_url, replica_timeout=15), RedisAnswers(db, redis_url, replica_timeout=15)
     await here.begin()
     await there.begin()
     turns = [new_turn() for _ in range(20)]
@@ -108,7 +108,7 @@ async def test_followers_on_another_replica_share_one_redis_connection(db: Datab
 
     async def follow(turn: Turn, after: int) -> list[int]:
         remote = await there.find(turn.message_id)
-        assert isinstance(remote, RemoteRun)
+        assert isinstance(remote, RemoteAnswer)
         return [event.seq async for event in remote.follow(after)]
 
     await asyncio.sleep(0.05)  # announced: published after the linger

@@ -1,1 +1,0 @@
-"""What each chat kind does with a request: turns, answers, persistence."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, SystemMessage
@@ -22,6 +22,9 @@ from agent_service.agents.approvals import ApprovalGate
 from agent_service.agents.client_calls import ClientCalls, ClientTool
 from agent_service.agents.executor import build_executor
 from agent_service.agents.gates import Gates
+from agent_service.agents.tool_registry import ToolRegistry
+from agent_service.config import Settings
+from agent_service.db.engine import Database
 from agent_service.errors import (
     ConflictError,
     NotFoundError,
@@ -29,10 +32,13 @@ from agent_service.errors import (
     ServiceUnavailableError,
     TooManyAnswersError,
 )
+from agent_service.knowledge.service import KnowledgeBaseService
+from agent_service.llm.registry import ModelRegistry
 from agent_service.memory import fit_conversation, fit_history, history_budget
 from agent_service.model_input.messages import build_messages, history_as_text
 from agent_service.model_input.not_covered import not_covered
 from agent_service.model_input.sources import numbered_sources, prompt_context
+from agent_service.prompts import PromptStore
 from agent_service.protocols.chatchat.docs import chatchat_docs
 from agent_service.protocols.chatchat.requests import (
     AgentChatRequest,
@@ -45,8 +51,19 @@ from agent_service.runs.answer import AnswerStream, FixedAnswer
 from agent_service.runs.live import LiveAnswer, LiveAnswers
 from agent_service.runs.replay import FoundAnswer, find_answer
 from agent_service.runs.turn import Caller, Turn, TurnStream, begin_turn, check_conversation_id
-from agent_service.services import Services
 from agent_service.streaming.events import DocsEvent, RequiresActionEvent, StreamEvent
+
+
+class TurnServices(Protocol):
+    """What starting a turn uses of the running service (`services.Services` is one)."""
+
+    settings: Settings
+    db: Database
+    models: ModelRegistry
+    prompts: PromptStore
+    tools: ToolRegistry
+    knowledge: KnowledgeBaseService
+    runs: LiveAnswers
 
 
 @dataclass
@@ -118,7 +135,7 @@ _STOPPING: set[asyncio.Future] = set()  # stops under way, held until they end
 
 
 async def resume_with_tool_results(
-    services: Services, *, message_id: str, results: dict[str, str], caller: Caller, on_disconnect: str
+    services: TurnServices, *, message_id: str, results: dict[str, str], caller: Caller, on_disconnect: str
 ) -> ResumedAnswer:
     """Give the answer `message_id`, which waits for the client's tool results, those results;
     it goes on (on whichever replica runs it)."""
@@ -137,7 +154,7 @@ async def resume_with_tool_results(
     return ResumedAnswer(services.runs, answer, paused[-1], on_disconnect)
 
 
-def request_model(services: Services, body: ChatRequestBase, model_name: str) -> BaseChatModel:
+def request_model(services: TurnServices, body: ChatRequestBase, model_name: str) -> BaseChatModel:
     """The model with this request's sampling parameters."""
     return services.models.chat_model(
         model_name, temperature=body.temperature, max_tokens=body.max_tokens, top_p=body.top_p, stop=body.stop
@@ -145,7 +162,7 @@ def request_model(services: Services, body: ChatRequestBase, model_name: str) ->
 
 
 async def start_turn(
-    services: Services,
+    services: TurnServices,
     body: ChatRequestBase,
     *,
     chat_type: str,
@@ -185,14 +202,14 @@ async def start_turn(
     return turn
 
 
-def _run(services: Services, body: ChatRequestBase, turn: Turn, stream: TurnStream, **extra: Any) -> StartedAnswer:
+def _run(services: TurnServices, body: ChatRequestBase, turn: Turn, stream: TurnStream, **extra: Any) -> StartedAnswer:
     on_disconnect = body.on_disconnect or services.settings.on_disconnect
     run = StartedAnswer(turn, services.runs.start(turn, stream), on_disconnect=on_disconnect, **extra)
     run.live.outlives_client = on_disconnect == "continue"  # counted against the caller's cap
     return run
 
 
-async def start_llm_chat(services: Services, body: ChatRequest, *, caller: Caller) -> StartedAnswer:
+async def start_llm_chat(services: TurnServices, body: ChatRequest, *, caller: Caller) -> StartedAnswer:
     model_name = services.models.resolve(body.model_name)
     template = services.prompts.get(body.prompt_kind, body.prompt_name)
     model_config = services.models.config(model_name)
@@ -211,7 +228,7 @@ async def start_llm_chat(services: Services, body: ChatRequest, *, caller: Calle
 
 
 async def start_completion(
-    services: Services,
+    services: TurnServices,
     body: ChatRequest,
     *,
     caller: Caller,
@@ -251,7 +268,7 @@ async def start_completion(
 
 
 async def start_agent_chat(
-    services: Services,
+    services: TurnServices,
     body: AgentChatRequest,
     *,
     caller: Caller,
@@ -327,7 +344,7 @@ async def start_agent_chat(
 
 
 async def start_knowledge_base_chat(
-    services: Services,
+    services: TurnServices,
     body: KnowledgeBaseChatRequest,
     *,
     caller: Caller,

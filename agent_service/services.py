@@ -17,7 +17,7 @@ from agent_service.llm.registry import ModelRegistry
 from agent_service.mcp.tools import McpTools
 from agent_service.prompts import PromptStore
 from agent_service.runs.live import LiveAnswers, LocalAnswers
-from agent_service.runs.redis_runs import RedisAnswers
+from agent_service.runs.redis_answers import RedisAnswers
 
 logger = logging.getLogger(__name__)
 

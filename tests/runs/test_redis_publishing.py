@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from agent_service.db.engine import Database, create_db_engine, migrate
-from agent_service.runs.redis_runs import RedisAnswers, RemoteAnswer, RemoteTurn
+from agent_service.runs.redis_answers import RedisAnswers, RemoteAnswer, RemoteTurn
 from agent_service.runs.turn import Turn
 from agent_service.streaming.events import DoneEvent, MetadataEvent, StreamEvent, TokenEvent
 from tests.servers import redis_bin, redis_server

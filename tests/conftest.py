@@ -1,6 +1,6 @@
 """Shared fixtures: an isolated data dir per test, a fake OpenAI-compatible
-upstream on 127.0.0.1, the app in-process, and a real server when the
-network path matters."""
+upstream (in process, or on 127.0.0.1 where the HTTP path matters), the app
+in-process, and a real server when the network path matters."""
 
 from __future__ import annotations
 
@@ -22,9 +22,11 @@ from agent_service.config import Settings, get_settings
 from agent_service.db.models import Conversation, Message, ToolCall
 from tests.asgi import asgi_client
 from tests.fake_openai import FakeOpenAI, Reply
+from tests.function_upstream import FunctionUpstream, install
 from tests.threaded_server import ThreadedServer
 
 REPO = Path(__file__).resolve().parent.parent
+UPSTREAM_SWITCH = "TEST_UPSTREAM"  # not AGENT_SERVICE_*: the tests clear those
 
 
 @pytest.fixture(autouse=True)
@@ -49,8 +51,16 @@ def fake_openai_server() -> Iterator[FakeOpenAI]:
 
 
 @pytest.fixture
-def upstream(fake_openai_server: FakeOpenAI) -> FakeOpenAI:
-    """The fake upstream, with an empty script, its default reply and no recorded requests."""
+def upstream(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> FakeOpenAI:
+    """The fake upstream, with an empty script, its default reply and no recorded requests: in
+    process (`tests.function_upstream`), or for the tests marked `http_upstream` (those about the
+    HTTP path to a model, or with the service in another process), the HTTP server. Set
+    TEST_UPSTREAM=http to run every test on the HTTP server."""
+    if request.node.get_closest_marker("http_upstream") is None and os.environ.get(UPSTREAM_SWITCH) != "http":
+        fake = FunctionUpstream()
+        install(monkeypatch, fake)
+        return fake
+    fake_openai_server: FakeOpenAI = request.getfixturevalue("fake_openai_server")
     fake_openai_server.default = Reply()
     fake_openai_server.responder = None
     fake_openai_server.replies.clear()

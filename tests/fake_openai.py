@@ -118,8 +118,8 @@ class FakeOpenAI:
                 "object": "chat.completion",
                 "created": int(time.time()),
                 "model": model,
-                "choices": [{"index": 0, "message": message, "finish_reason": _finish(reply)}],
-                "usage": _usage(body, reply.text),
+                "choices": [{"index": 0, "message": message, "finish_reason": finish_of(reply)}],
+                "usage": usage_of(body, reply.text),
             }
         )
 
@@ -154,9 +154,9 @@ class FakeOpenAI:
                 for start in range(0, len(arguments), 8):
                     fragment = {"index": index, "function": {"arguments": arguments[start : start + 8]}}
                     yield frame({"tool_calls": [fragment]})
-            yield frame({}, _finish(reply))
+            yield frame({}, finish_of(reply))
             if include_usage:
-                yield frame({}, usage=_usage({}, reply.text))
+                yield frame({}, usage=usage_of({}, reply.text))
             yield "data: [DONE]\n\n"
             finished = True
         finally:
@@ -174,7 +174,7 @@ class FakeOpenAI:
         self._server.stop()
 
 
-def _finish(reply: Reply) -> str:
+def finish_of(reply: Reply) -> str:
     return reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
 
 
@@ -189,7 +189,7 @@ def _tool_calls(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def _usage(body: dict[str, Any], text: str) -> dict[str, int]:
+def usage_of(body: dict[str, Any], text: str) -> dict[str, int]:
     prompt = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 4
     completion = len(text) // 4
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}

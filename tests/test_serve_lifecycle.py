@@ -14,6 +14,8 @@ from tests.fake_openai import FakeOpenAI, Reply
 from tests.service_process import Reader, Service
 from tests.sse import text_of
 
+pytestmark = pytest.mark.http_upstream  # the service runs in a process of its own
+
 
 @pytest.fixture
 def services() -> Iterator[list[Service]]:

@@ -19,6 +19,8 @@ from tests.servers import chroma_server, redis_bin, redis_server
 from tests.service_process import SERVE, Service
 from tests.sse import parse_frames, types
 
+pytestmark = pytest.mark.http_upstream  # the service runs in processes of its own
+
 
 def test_workers_are_refused_while_a_store_is_local(tmp_path: Path):
     env = {**os.environ, "AGENT_SERVICE_DATA_DIR": str(tmp_path), "AGENT_SERVICE_REDIS_URL": "redis://127.0.0.1:1/0"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.api.test_client_conversation_ids import chatchat_body
 from tests.asgi import asgi_client
@@ -173,6 +174,7 @@ async def test_parameters_reach_the_upstream(client, upstream: FakeOpenAI):
     assert limited["stream"] is True
 
 
+@pytest.mark.http_upstream  # the request on the wire
 async def test_the_token_limit_field_can_be_chosen_per_model(make_settings, upstream: FakeOpenAI):
     from agent_service.api.app import create_app
 
@@ -223,6 +225,7 @@ async def test_upstream_error_before_any_token(client, upstream: FakeOpenAI, row
     assert (answer.status, answer.content) == ("error", "")
 
 
+@pytest.mark.http_upstream  # the request on the wire
 async def test_a_failed_request_is_retried_before_the_first_token(make_settings, upstream: FakeOpenAI):
     from agent_service.api.app import create_app
 

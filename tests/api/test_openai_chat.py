@@ -106,6 +106,7 @@ async def test_stream_is_a_normal_completion_with_the_conversation_id(client, up
     assert "temperature" not in upstream.requests[-1]  # none asked for: the model's own
 
 
+@pytest.mark.http_upstream  # the request on the wire
 async def test_non_stream_has_real_usage_and_parameters_reach_the_upstream(client, upstream: FakeOpenAI):
     upstream.enqueue("Forty-two.")
 
@@ -355,6 +356,7 @@ async def test_the_openai_client_raises_its_own_errors(client):
     assert bad_messages.value.code == "invalid_messages"
 
 
+@pytest.mark.http_upstream  # the request on the wire
 async def test_upstream_failure_mid_stream_is_an_error_and_keeps_the_partial(client, upstream, rows: Rows):
     upstream.enqueue(Reply(text="one two three four", fail_after=2))
 

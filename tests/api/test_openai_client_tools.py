@@ -19,6 +19,8 @@ from tests.api.test_openai_chat import client, rows, serve, served, stream_chunk
 from tests.conftest import Rows
 from tests.fake_openai import FakeOpenAI, Reply
 
+pytestmark = pytest.mark.http_upstream  # what reaches the upstream over the wire
+
 WEATHER = {
     "type": "function",
     "function": {

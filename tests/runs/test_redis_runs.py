@@ -23,10 +23,13 @@ from tests.servers import redis_bin, redis_server
 from tests.service_process import Reader, Service
 from tests.sse import parse_frames, text_of, types
 
-pytestmark = pytest.mark.skipif(
-    postgres_bin() is None or redis_bin() is None or (os.geteuid() == 0 and shutil.which("runuser") is None),
-    reason="PostgreSQL and Redis servers are needed (make test installs them where it can)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        postgres_bin() is None or redis_bin() is None or (os.geteuid() == 0 and shutil.which("runuser") is None),
+        reason="PostgreSQL and Redis servers are needed (make test installs them where it can)",
+    ),
+    pytest.mark.http_upstream,  # the replicas are processes of their own
+]
 
 LONG = " ".join(f"w{n}" for n in range(150))
 

@@ -35,7 +35,7 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
-from agent_service.agents.react_parser import LONGEST_LABEL, final_answer_end
+from agent_service.agents.answer_marks import AnswerMarks, Part
 from agent_service.streaming.events import (
     DocsEvent,
     DoneEvent,
@@ -74,60 +74,8 @@ def openai_usage(usage: dict[str, Any] | None) -> dict[str, Any] | None:
     return {**result, "estimated": True} if usage.get("estimated") else result
 
 
-class AgentTextSplitter:
-    """Splits an agent's streamed text into reasoning and the answer.
-
-    `tool_calling` models write only their answer as text. A text ReAct step
-    is reasoning up to its final-answer label and the answer after it, the label
-    read as the ReAct parser reads it (`Final Answer:`, `最终答案：`, in bold,
-    numbered: `agents.react_parser.final_answer_end`); a label can arrive
-    split over tokens, so a label's length of text is held back until
-    it is known not to start one. GLM3's answer only becomes known at the end.
-    """
-
-    def __init__(self, style: str | None) -> None:
-        self.style = style
-        self.step: int | None = None
-        self.pending = ""  # react: the step's text not yet sent, a possible start of the marker
-        self.answering = False  # react: the marker has been seen in this step
-        self.answer_sent = ""
-
-    def feed(self, text: str, step: int | None) -> list[tuple[str, str]]:
-        """(field, text) pairs to send: field is `content` or `reasoning_content`."""
-        if self.style == "tool_calling":
-            self.answer_sent += text
-            return [("content", text)]
-        if self.style != "react":
-            return [("reasoning_content", text)]
-        out = self.flush() if step != self.step else []
-        self.step = step
-        if self.answering:
-            text = text if self.answer_sent else text.lstrip()
-            self.answer_sent += text
-            return [*out, ("content", text)]
-        self.pending += text
-        # A label is settled once text follows it: a closing `**` may still be on its way.
-        if (end := final_answer_end(self.pending)) is not None and self.pending[end:].strip(" \t*_"):
-            reasoning, answer = self.pending[:end].rstrip(" \t"), self.pending[end:]
-            self.pending, self.answering = "", True
-            self.answer_sent += answer.lstrip()
-            return [*out, ("reasoning_content", reasoning), ("content", answer.lstrip())]
-        keep = LONGEST_LABEL
-        ready, self.pending = self.pending[:-keep], self.pending[-keep:]
-        return [*out, ("reasoning_content", ready)]
-
-    def flush(self) -> list[tuple[str, str]]:
-        """The step is over (a tool is called, or a new step starts): what was held back is reasoning."""
-        flushed, self.pending, self.answering = self.pending, "", False
-        return [("reasoning_content", flushed)]
-
-    def finish(self, final_answer: str) -> list[tuple[str, str]]:
-        """At the end: held-back reasoning, and the answer if it has not streamed already."""
-        out = self.flush()
-        sent, final = self.answer_sent.strip(), final_answer.strip()
-        if final and not sent.endswith(final):
-            out.append(("content", ("\n\n" if sent else "") + final))
-        return out
+# An agent's text as OpenAI's delta fields carry it.
+DELTA_FIELDS = {"answer": "content", "reasoning": "reasoning_content"}
 
 
 class ChunkStream:
@@ -154,14 +102,14 @@ class ChunkStream:
         self.sources = sources
         self.include_usage = include_usage
         self.agent = False  # the metadata event says
-        self.splitter = AgentTextSplitter(None)
+        self.marks = AnswerMarks(None)
 
     def chunk(self, delta: dict[str, Any], finish_reason: str | None = None, **extensions: Any) -> dict[str, Any]:
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
         return {**self.base, "choices": [choice], **self.ids, **extensions}
 
-    def _text(self, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
-        return [self.chunk({name: text}) for name, text in pairs if text]
+    def _text(self, pieces: list[tuple[Part, str]]) -> list[dict[str, Any]]:
+        return [self.chunk({DELTA_FIELDS[part]: text}) for part, text in pieces if text]
 
     def first(self) -> dict[str, Any]:
         extensions = {"sources": self.sources} if self.sources is not None else {}
@@ -177,7 +125,7 @@ class ChunkStream:
     def _translate(self, event: StreamEvent) -> list[dict[str, Any]]:
         if isinstance(event, MetadataEvent):
             self.agent = event.agent_style is not None
-            self.splitter = AgentTextSplitter(event.agent_style)
+            self.marks = AnswerMarks(event.agent_style)
             return [self.first()]
         if isinstance(event, DocsEvent) and self.sources is None:
             self.sources = event.sources  # a replay: the sources come with their own event
@@ -185,11 +133,11 @@ class ChunkStream:
         if isinstance(event, TokenEvent):
             if not self.agent:
                 return [self.chunk({"content": event.text})]
-            return self._text(self.splitter.feed(event.text, event.step))
+            return self._text(self.marks.feed(event.text, event.step))
         if isinstance(event, ToolStartEvent):
             arguments = event.input if isinstance(event.input, str) else json.dumps(event.input, ensure_ascii=False)
             call = {"id": event.run_id, "name": event.tool, "arguments": arguments}
-            return [*self._text(self.splitter.flush()), self.chunk({}, server_tool_call=call)]
+            return [*self._text(self.marks.flush()), self.chunk({}, server_tool_call=call)]
         if isinstance(event, ToolCallEvent):
             function = {"name": event.name, "arguments": event.arguments}
             return [
@@ -199,7 +147,7 @@ class ChunkStream:
             ]
         if isinstance(event, RequiresActionEvent):
             # The client's tools were called: this completion ends; the results resume the answer.
-            return [*self._text(self.splitter.flush()), self.chunk({}, "tool_calls")]
+            return [*self._text(self.marks.flush()), self.chunk({}, "tool_calls")]
         if isinstance(event, ToolApprovalEvent):
             return [self.chunk({}, tool_approval={"id": event.run_id, "status": "pending"})]
         if isinstance(event, ToolEndEvent | ToolErrorEvent):
@@ -212,7 +160,7 @@ class ChunkStream:
             }
             return [self.chunk({}, tool_result=result)]
         if isinstance(event, FinalAnswerEvent):
-            return self._text(self.splitter.finish(event.text))
+            return self._text(self.marks.finish(event.text))
         if isinstance(event, ErrorEvent):
             error = {"message": event.message, "type": "server_error", "param": None, "code": "upstream_error"}
             return [{"error": error, **self.ids}]

@@ -22,8 +22,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent_service.agents.answer_marks import AnswerMarks, Part
 from agent_service.db.responses import Link
-from agent_service.protocols.openai.chunks import AgentTextSplitter, openai_usage
+from agent_service.protocols.openai.chunks import openai_usage
 from agent_service.protocols.openai.requests import ChatCompletionRequest, ChatMode, UnsupportedField
 from agent_service.streaming.events import (
     DoneEvent,
@@ -262,7 +263,7 @@ class ResponseStream:
         self.sequence = 0
         self.text = ""
         self.message: dict[str, Any] | None = None  # the message item being written
-        self.splitter = AgentTextSplitter(None)  # an agent's reasoning apart from its answer
+        self.marks = AnswerMarks(None)  # an agent's reasoning apart from its answer
         self.agent = False
         self.started = False
         self.server_calls: dict[str, dict[str, Any]] = {}  # the service's tool calls, by run id
@@ -324,9 +325,9 @@ class ResponseStream:
         where = {"output_index": len(self.response["output"]) - 1, "item_id": self.message["id"]}  # type: ignore[index]
         return [*out, self._event("response.output_text.delta", **where, content_index=0, delta=text, logprobs=[])]
 
-    def _answer(self, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    def _answer(self, pieces: list[tuple[Part, str]]) -> list[dict[str, Any]]:
         """An agent's text: its answer is output text; its reasoning is not output."""
-        return [rendered for field, text in pairs if field == "content" for rendered in self._write(text)]
+        return [rendered for part, text in pieces if part == "answer" for rendered in self._write(text)]
 
     def _start(self) -> list[dict[str, Any]]:
         # No `response.queued`: a replay renders the same events, numbered the same.
@@ -341,11 +342,11 @@ class ResponseStream:
         """An event the client has had already (`events(after=...)`): what later ones depend on."""
         if isinstance(event, MetadataEvent):
             self.agent = event.agent_style is not None
-            self.splitter = AgentTextSplitter(event.agent_style)
+            self.marks = AnswerMarks(event.agent_style)
         elif isinstance(event, TokenEvent) and self.agent:
-            self.splitter.feed(event.text, event.step)
+            self.marks.feed(event.text, event.step)
         elif isinstance(event, ToolStartEvent | ToolCallEvent):
-            self.splitter.flush()
+            self.marks.flush()
 
     def translate(self, event: StreamEvent) -> list[dict[str, Any]]:
         if isinstance(event, MetadataEvent):
@@ -354,14 +355,14 @@ class ResponseStream:
         out = self._start()  # a continuation starts after its metadata
         if isinstance(event, TokenEvent):
             text = event.text
-            return out + (self._answer(self.splitter.feed(text, event.step)) if self.agent else self._write(text))
+            return out + (self._answer(self.marks.feed(text, event.step)) if self.agent else self._write(text))
         if isinstance(event, FinalAnswerEvent):
             if self.agent:
-                return out + self._answer(self.splitter.finish(event.text))
+                return out + self._answer(self.marks.finish(event.text))
             return out + self._write(_unsent(self.text, event.text))
         if isinstance(event, ToolStartEvent):
             # The service runs this tool: an `mcp_call` item, which clients record and do not run.
-            self.splitter.flush()
+            self.marks.flush()
             out += self._close_message()
             arguments = event.input if isinstance(event.input, str) else json.dumps(event.input, ensure_ascii=False)
             item = {
@@ -387,7 +388,7 @@ class ResponseStream:
             index = self.response["output"].index(item)
             return [*out, self._event("response.output_item.done", output_index=index, item=dict(item))]
         if isinstance(event, ToolCallEvent):
-            self.splitter.flush()
+            self.marks.flush()
             out += self._close_message()
             item = {
                 "id": f"fc_{event.id}",
@@ -415,7 +416,7 @@ class ResponseStream:
             self.response["error"] = {"code": "server_error", "message": event.message}
             return out
         if isinstance(event, DoneEvent):
-            out += self._answer(self.splitter.flush()) if self.agent else []
+            out += self._answer(self.marks.flush()) if self.agent else []
             out += self._close_message()
             usage = openai_usage(event.usage)
             if usage is not None:

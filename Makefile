@@ -95,10 +95,12 @@ test-deps:
 
 test: install vendor test-deps
 	$(PYTHON) -m ruff check .
+	$(PYTHON) -m mypy
 	$(PYTHON) -m pytest
 
 lint: install
 	$(PYTHON) -m ruff check .
+	$(PYTHON) -m mypy
 
 bench: install
 	$(PYTHON) bench/chat_stream.py

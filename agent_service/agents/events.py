@@ -131,8 +131,8 @@ class AgentEventHandler(AsyncCallbackHandler, GateListener):
         for key, value in counts.items():
             self._usage[key] += int(value)
 
-    async def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
-        if token:
+    async def on_llm_new_token(self, token: str | list[str | dict[str, Any]], **kwargs: Any) -> None:
+        if isinstance(token, str) and token:
             self.tokens.append(token)
             self.queue.put_nowait(TokenEvent(**self.ids, text=token, step=self.step))
 

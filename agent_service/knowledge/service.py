@@ -12,6 +12,7 @@ writers' turns), `ingest` (indexing files so the stores agree), `search`
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -98,7 +99,7 @@ class KnowledgeBaseService:
         chunk_overlap: int = DEFAULT_CHUNK_OVERLAP,
         progress: Progress | None = None,
         max_file_bytes: int | None = None,
-    ) -> list[FileResult]:
+    ) -> builtins.list[FileResult]:
         """Store and index `files` (name, bytes), one result each, in order.
 
         Refused whole, before anything is written: a bad or repeated name, an
@@ -112,7 +113,7 @@ class KnowledgeBaseService:
         with self.stores.writers.hold(name):
             return self._indexer(name).index(uploads, override=override, progress=progress)
 
-    def list_files(self, *, name: str) -> list[KnowledgeFilePublic]:
+    def list_files(self, *, name: str) -> builtins.list[KnowledgeFilePublic]:
         kb = self._kb(name)
         return [KnowledgeFilePublic.model_validate(row) for row in self.db.transact(crud.list_files, kb_id=kb.id)]
 
@@ -136,7 +137,7 @@ class KnowledgeBaseService:
                 stores.files.delete(file_name)
             self.db.transact(crud.touch_kb, kb_id=kb.id)
 
-    def reindex(self, *, name: str, progress: Progress | None = None) -> list[FileResult]:
+    def reindex(self, *, name: str, progress: Progress | None = None) -> builtins.list[FileResult]:
         """Rebuild both indexes from the files in `<kb>/content/`, including files
         copied there by hand (with default chunking); a row whose file is gone fails."""
         with self.stores.writers.hold(name):
@@ -146,26 +147,26 @@ class KnowledgeBaseService:
 
     def search(
         self, *, name: str, query: str, top_k: int = 3, score_threshold: float = DEFAULT_SCORE_THRESHOLD
-    ) -> list[SearchHit]:
+    ) -> builtins.list[SearchHit]:
         """The `top_k` chunks that best match `query`, best first, each scoring at least
         `score_threshold` (relevance in 0..1; see `agent_service.knowledge.fusion`)."""
         return self.searcher.search(SearchRequest(name, query, top_k, score_threshold))
 
     async def asearch(
         self, *, name: str, query: str, top_k: int = 3, score_threshold: float = DEFAULT_SCORE_THRESHOLD
-    ) -> list[SearchHit]:
+    ) -> builtins.list[SearchHit]:
         """`search`, from the event loop. Concurrent searches are run together in a
         worker thread: one query-embedding call and one vector query per base serve
         them all, and the searches that arrive meanwhile form the next batch."""
         return await self.searcher.asearch(SearchRequest(name, query, top_k, score_threshold))
 
-    def search_many(self, requests: Sequence[SearchRequest]) -> list[list[SearchHit] | Exception]:
+    def search_many(self, requests: Sequence[SearchRequest]) -> builtins.list[builtins.list[SearchHit] | Exception]:
         """Each request's hits, or the error that refused or failed it."""
         return self.searcher.search_many(requests)
 
     # Start-up and shutdown.
 
-    def fail_interrupted_files(self) -> list[str]:
+    def fail_interrupted_files(self) -> builtins.list[str]:
         """Fail the files a stopped service left half-indexed, before serving (see
         `repair.fail_interrupted_files`). Returns their `kb/file` names."""
         return repair.fail_interrupted_files(self.db, self.stores)

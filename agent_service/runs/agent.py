@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import anyio
@@ -79,7 +79,7 @@ class AgentStream:
             self.handler.finish_open_calls("the agent's time limit was reached")
             return {"output": STOPPED_OUTPUT}
 
-    async def events(self) -> AsyncIterator[StreamEvent]:
+    async def events(self) -> AsyncGenerator[StreamEvent, None]:
         turn, handler = self.turn, self.handler
         yield MetadataEvent(
             **turn.ids, model=turn.model_name, user_message_id=turn.user_message_id, agent_style=self.agent_style

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from contextlib import aclosing
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessageChunk, BaseMessage
@@ -75,7 +75,7 @@ class AnswerStream:
         """Stopped (a client gone, a stop request, shutdown): what was generated is kept."""
         return self._ended("interrupted", reason=reason)
 
-    async def events(self) -> AsyncIterator[StreamEvent]:
+    async def events(self) -> AsyncGenerator[StreamEvent, None]:
         """metadata, [first_events], token..., [tool_call...], [error], done. Tool calls come from a
         model given the client's tools (`/v1`): the client runs them, and they are kept in the
         answer's metadata (`tool_calls`, OpenAI's shape)."""
@@ -85,7 +85,8 @@ class AnswerStream:
             yield event
         started, first = time.perf_counter(), True
         try:
-            async with aclosing(self.model.astream(self.messages)) as chunks:
+            # astream is typed an iterator; it is an async generator, closed here on a stop
+            async with aclosing(cast(AsyncGenerator[Any, None], self.model.astream(self.messages))) as chunks:
                 async for chunk in chunks:
                     if first:
                         first = False
@@ -157,7 +158,7 @@ class FixedAnswer:
     def interrupted(self, reason: str) -> None:
         """Nothing of its own to keep: the live answer saves the text it sent."""
 
-    async def events(self) -> AsyncIterator[StreamEvent]:
+    async def events(self) -> AsyncGenerator[StreamEvent, None]:
         ids = self.turn.ids
         yield MetadataEvent(**ids, model=self.turn.model_name, user_message_id=self.turn.user_message_id)
         for event in self.first_events:

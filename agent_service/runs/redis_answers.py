@@ -53,7 +53,7 @@ class RedisAnswers(LocalAnswers):
     # --- this replica's answers, published -------------------------------------------
 
     def start(self, turn: Turn, stream: TurnStream) -> LiveAnswer:
-        info = {"replica": self.replica, "owner": turn.owner or "", "model": turn.model_name}
+        info: dict[Any, Any] = {"replica": self.replica, "owner": turn.owner or "", "model": turn.model_name}
         info["conversation"] = turn.conversation_id
         self.publisher.send(lambda pipe: pipe.hset(run_key(turn.message_id), mapping=info))
         return super().start(turn, stream)
@@ -66,7 +66,7 @@ class RedisAnswers(LocalAnswers):
     async def find(self, message_id: str) -> LiveAnswer | RemoteAnswer | None:
         if local := self.runs.get(message_id):
             return local
-        info = {key.decode(): value.decode() for key, value in (await self.redis.hgetall(run_key(message_id))).items()}
+        info = {_text(key): _text(value) for key, value in (await self.redis.hgetall(run_key(message_id))).items()}
         if not info:
             return None
         turn = RemoteTurn(info["conversation"], message_id, info["model"], info["owner"] or None, info["replica"])
@@ -161,6 +161,10 @@ class RedisAnswers(LocalAnswers):
         await self.reader.aclose()
         await self.sweeper.stop_beating()
         await self.redis.aclose()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _decision_fields(decision: Decision) -> dict[str, Any]:

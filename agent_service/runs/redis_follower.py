@@ -38,7 +38,7 @@ class RemoteAnswer:
         self.reader = reader
 
     async def so_far(self, after: int = -1) -> list[StreamEvent]:
-        entries = await self.redis.xrange(stream_key(self.turn.message_id), min=f"{after + 1}-0")
+        entries = await self.redis.xrange(stream_key(self.turn.message_id), min=f"{after + 1}-0") or []
         return [event for _, fields in entries for event in entry_events(fields, after)]
 
     async def follow(self, after: int = -1) -> AsyncIterator[StreamEvent]:

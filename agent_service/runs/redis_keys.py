@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from pydantic import TypeAdapter
 
 from agent_service.streaming.events import Event, StreamEvent
@@ -9,7 +12,7 @@ from agent_service.streaming.events import Event, StreamEvent
 PREFIX = "agent-service:"
 KEEP_AFTER_DONE = 600  # seconds a finished answer's stream stays (the database has it for good)
 
-_entry_adapter: TypeAdapter[list[StreamEvent]] = TypeAdapter(list[Event])
+_entry_adapter: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
 
 
 def stream_key(message_id: str) -> str:
@@ -40,6 +43,7 @@ def entry(events: list[StreamEvent]) -> str:
     return "[" + ",".join(event.model_dump_json(exclude_none=True) for event in events) + "]"
 
 
-def entry_events(fields: dict[bytes, bytes], after: int) -> list[StreamEvent]:
+def entry_events(fields: Mapping[Any, Any] | None, after: int) -> list[StreamEvent]:
     """An entry's events with `seq > after` (an entry found by its last event's seq may begin earlier)."""
-    return [event for event in _entry_adapter.validate_json(fields[b"e"]) if event.seq > after]
+    events = _entry_adapter.validate_json((fields or {})[b"e"])
+    return [event for event in events if event.seq > after]

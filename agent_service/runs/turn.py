@@ -9,7 +9,7 @@ stream ends: `complete`, `partial`, `error` or `interrupted`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -72,16 +72,25 @@ class TurnStream(Protocol):
     answer ended; when the live answer stops the stream instead, `interrupted(reason)` makes the
     outcome from what was made so far (None: nothing beyond the text the live answer sent)."""
 
-    approvals: ApprovalGate | None  # agent answers: tool calls that wait for a person
-    client_calls: ClientCalls | None  # agent answers with the client's tools: calls that wait for the client
-    outcome: Outcome | None
+    @property
+    def approvals(self) -> ApprovalGate | None:
+        """Agent answers: tool calls that wait for a person."""
+        ...
+
+    @property
+    def client_calls(self) -> ClientCalls | None:
+        """Agent answers with the client's tools: calls that wait for the client."""
+        ...
+
+    @property
+    def outcome(self) -> Outcome | None: ...
 
     @property
     def waiting(self) -> bool:
         """Whether the answer waits for someone: a person's decision, or the client's tool results."""
         ...
 
-    def events(self) -> AsyncIterator[StreamEvent]: ...
+    def events(self) -> AsyncGenerator[StreamEvent, None]: ...
 
     def interrupted(self, reason: str) -> Outcome | None: ...
 
@@ -132,7 +141,7 @@ def begin_turn(
         # if another key took it first (the insert failed), with ours and theirs beside it.
         namespaced = requested is not None and found is None and owner is not None and attempt > 1
         try:
-            conversation_id, user_message_id = crud.add_turn_rows(
+            stored_id, user_message_id = crud.add_turn_rows(
                 session=session,
                 conversation_id=found.id if found else None if namespaced else requested,
                 new=found is None and not namespaced,
@@ -152,7 +161,7 @@ def begin_turn(
             if found is not None or attempt == 3:
                 raise
     return Turn(
-        conversation_id=conversation_id,
+        conversation_id=stored_id,
         user_message_id=user_message_id,
         model_name=model_name,
         history=history,

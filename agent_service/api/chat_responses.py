@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import Response
 from fastapi.responses import JSONResponse
 
-from agent_service.api.errors import error_body
+from agent_service.protocols.chatchat.errors import error_body
 from agent_service.protocols.chatchat.frames import ChatchatDialect, ChatchatRoute
 from agent_service.runs.start import StartedAnswer
 from agent_service.streaming.events import DoneEvent, ErrorEvent, StreamEvent, TokenEvent

@@ -1,9 +1,9 @@
 """Error responses: a status, and a message that says what is wrong.
 
-Two shapes. The OpenAI-compatible routes (`/v1/...`) answer exactly as
-OpenAI does: `{"error": {"message", "type", "param", "code"}}`. Every other
-route answers with FastAPI's `detail` plus Chatchat's `code` and `msg`,
-which its clients show to the user, and carries the same `error` object.
+Two shapes, each its protocol's (`protocols.openai.errors`,
+`protocols.chatchat.errors`). The OpenAI-compatible routes (`/v1/...`) answer
+exactly as OpenAI does; every other route answers in Chatchat's shape, and
+carries OpenAI's `error` object too.
 """
 
 from __future__ import annotations
@@ -20,26 +20,10 @@ from starlette.exceptions import HTTPException
 
 from agent_service.api.deps import refused_key
 from agent_service.errors import AuthenticationError, ServiceError
+from agent_service.protocols.chatchat.errors import error_body
+from agent_service.protocols.openai.errors import OPENAI_FIELD_CODES, openai_error
 
 OPENAI_PREFIX = "/v1/"
-# A malformed field of an OpenAI-route body names its error code.
-OPENAI_FIELD_CODES = {
-    "model": "invalid_model",
-    "messages": "invalid_messages",
-    "chat_mode": "invalid_chat_mode",
-    "chat_param": "invalid_chat_param",
-}
-
-
-def error_body(status_code: int, message: str, **extra: object) -> dict[str, object]:
-    return {"detail": message, "code": status_code, "msg": message, **extra}
-
-
-def openai_error(status_code: int, message: str, *, code: str | None = None, param: str | None = None) -> dict:
-    kind = "invalid_request_error" if status_code < 500 else "server_error"
-    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
-
-
 # pydantic names the branch of a union it tried in `loc` ("str", "list[ContentPart]",
 # "literal['none','auto']", "NamedToolChoice"): a type, not a field of the request.
 _UNION_BRANCH = re.compile(r"^(str|int|float|bool|list|dict|none|[A-Z]\w*)$|[\[\]'(),]")

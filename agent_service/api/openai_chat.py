@@ -22,7 +22,6 @@ from sse_starlette import ServerSentEvent
 from agent_service.agents.client_calls import answer_of
 from agent_service.agents.tool_registry import UnknownToolError
 from agent_service.api.deps import CallerDep, OwnerDep, ServicesDep
-from agent_service.api.errors import openai_error
 from agent_service.db import answers
 from agent_service.errors import NotFoundError, ServiceError
 from agent_service.knowledge.errors import KnowledgeBaseNotFoundError
@@ -34,6 +33,7 @@ from agent_service.protocols.chatchat.requests import (
     KnowledgeBaseChatRequest,
 )
 from agent_service.protocols.openai.chunks import ChunkStream, fold
+from agent_service.protocols.openai.errors import openai_error
 from agent_service.protocols.openai.requests import ChatCompletionRequest
 from agent_service.runs.replay import FoundAnswer, find_answer
 from agent_service.runs.start import (

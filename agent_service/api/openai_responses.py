@@ -22,12 +22,12 @@ from pydantic import ValidationError
 from sse_starlette import ServerSentEvent
 
 from agent_service.api.deps import CallerDep, OwnerDep, ServicesDep
-from agent_service.api.errors import openai_error
 from agent_service.api.openai_chat import known_model, start_chat_completion
 from agent_service.db import responses as stored_responses
 from agent_service.db.models import LIVE_STATUSES
 from agent_service.errors import NotFoundError, ServiceError
 from agent_service.protocols.chatchat.requests import MAX_QUERY_CHARS
+from agent_service.protocols.openai.errors import openai_error
 from agent_service.protocols.openai.requests import ChatCompletionRequest
 from agent_service.protocols.openai.responses import CANCELLED, ResponseRequest, ResponseStream, chain_messages
 from agent_service.runs.replay import FoundAnswer, find_answer

@@ -1,0 +1,91 @@
+"""Benchmark: this checkout against another, in one run, the two services taking turns.
+
+`BENCH_BASELINE=<another checkout>` (e.g. a worktree of an earlier commit). Starts the fake
+upstream (first token after 50 ms, then 64 tokens 10 ms apart), then for each store set-up,
+SQLite (as `bench/chat_stream.py` runs) and PostgreSQL + Redis (as `bench/replicas.py` runs
+one replica), one service from each checkout side by side. `/chat/chat` streams go to one,
+then the other, round after round (`BENCH_ROUNDS`, 5), at `BENCH_LEVELS` (16, 64) concurrent
+streams; it prints the medians over rounds of the service's CPU per request and of the
+time to first token. This machine's speed drifts from minute to minute: taking turns keeps
+that drift out of the comparison.
+Run: `BENCH_BASELINE=/tmp/base .venv/bin/python bench/before_after.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+import aiohttp
+from processes import REPO, cpu_seconds, free_port, levels, start_service, wait_until_up
+from streams import SERVICE, run_level, summary
+
+sys.path.insert(0, str(REPO))
+
+from tests.db.postgres import postgres_server  # noqa: E402
+from tests.servers import redis_server  # noqa: E402
+
+
+def body(i: int) -> dict:
+    return {"query": f"question {i}", "stream": True}
+
+
+async def taking_turns(services: dict[str, tuple[str, int]], level: int, rounds: int) -> dict[str, dict[str, float]]:
+    """Per service (url, pid): median CPU per request (ms) and median TTFT p50 (ms) over rounds."""
+    cpu: dict[str, list[float]] = {name: [] for name in services}
+    ttft: dict[str, list[float]] = {name: [] for name in services}
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as session:
+        for url, _ in services.values():  # warm-up: first requests import and connect
+            await run_level(session, url, body, SERVICE, 4)
+        for _ in range(rounds):
+            for name, (url, pid) in services.items():
+                before = cpu_seconds(pid)
+                results = await run_level(session, url, body, SERVICE, level)
+                cpu[name].append((cpu_seconds(pid) - before) / len(results) * 1000)
+                ttft[name].append(summary(results)["ttft_p50"])
+    return {name: {"cpu": statistics.median(cpu[name]), "ttft": statistics.median(ttft[name])} for name in services}
+
+
+def main() -> None:
+    baseline = Path(os.environ["BENCH_BASELINE"]).resolve()
+    rounds = int(os.environ.get("BENCH_ROUNDS", "5"))
+    upstream_port = free_port()
+    upstream_url = f"http://127.0.0.1:{upstream_port}"
+    upstream = subprocess.Popen([sys.executable, "-m", "tests.fake_openai", "--port", str(upstream_port)], cwd=REPO)
+    with ExitStack() as stack:
+        stack.callback(upstream.terminate)
+        database = stack.enter_context(postgres_server())
+        redis = stack.enter_context(redis_server())
+        wait_until_up(f"{upstream_url}/v1/models")
+        setups = {
+            "SQLite": {},
+            "PostgreSQL + Redis": {"AGENT_SERVICE_DATABASE_URL": database, "AGENT_SERVICE_REDIS_URL": redis},
+        }
+        for label, settings in setups.items():
+            services = {}
+            for name, checkout in (("before", baseline), ("after", REPO)):
+                port, data = free_port(), stack.enter_context(tempfile.TemporaryDirectory())
+                service = start_service(port, data, upstream_url, checkout, **settings)
+                stack.callback(service.wait)
+                stack.callback(service.terminate)
+                services[name] = (f"http://127.0.0.1:{port}/chat/chat", service.pid)
+            print(f"\n== {label}: {baseline} (before) and {REPO} (after), {rounds} rounds taking turns ==")
+            for level in levels("16,64"):
+                found = asyncio.run(taking_turns(services, level, rounds))
+                before, after = found["before"], found["after"]
+                print(
+                    f"{level:>3} streams: CPU per request {before['cpu']:.2f} ms before, {after['cpu']:.2f} ms after "
+                    f"({after['cpu'] / before['cpu']:.2f}x); TTFT p50 {before['ttft']:.1f} ms before, "
+                    f"{after['ttft']:.1f} ms after"
+                )
+
+
+if __name__ == "__main__":
+    main()

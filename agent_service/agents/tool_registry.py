@@ -52,6 +52,17 @@ def _short_error(exc: BaseException) -> str:
 ToolFactory = Callable[[], BaseTool]
 
 
+def _returning(tool: BaseTool) -> ToolFactory:
+    return lambda: tool
+
+
+def _json_schema(tool: BaseTool) -> dict[str, Any]:
+    schema = tool.tool_call_schema
+    if isinstance(schema, dict):
+        return schema
+    return schema.model_json_schema() if issubclass(schema, BaseModel) else schema.schema()  # pydantic v1
+
+
 def unavailable(tool: BaseTool) -> str | None:
     """Why a tool cannot work here (it says so in its `metadata`), or None when it can."""
     return (tool.metadata or {}).get("unavailable")
@@ -127,7 +138,7 @@ class ToolRegistry:
                 ]
                 TOOL_WORKERS.start_soon()
             for tool in module_tools:
-                register(tool.name, lambda tool=tool: tool, path.name)
+                register(tool.name, _returning(tool), path.name)
             if getattr(module, "requires_approval", False) is True:
                 approval_by_module.update(tool.name for tool in module_tools)
         return cls(
@@ -202,9 +213,7 @@ class ToolRegistry:
             {
                 "name": name,
                 "description": inspect.cleandoc(tool.description),
-                "args_schema": tool.tool_call_schema.model_json_schema()
-                if isinstance(tool.tool_call_schema, type)
-                else tool.tool_call_schema,
+                "args_schema": _json_schema(tool),
                 "module": module,
                 "source": module if module.startswith("mcp:") else "builtin" if module == "agent_service" else "module",
                 "requires_approval": self.needs_approval(name),

@@ -98,7 +98,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
         if exc.status_code < 500 and (refused := await refused_key(request)):
             return _service_error_response(request, refused)
-        return _respond(request, exc.status_code, str(exc.detail), code=None, headers=exc.headers)
+        return _respond(request, exc.status_code, str(exc.detail), code=None, headers=dict(exc.headers or {}) or None)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -47,7 +47,7 @@ def list_kbs(*, session: Session) -> list[KnowledgeBasePublic]:
     ).all()
     by_kb = {kb_id: (files, chunks) for kb_id, files, chunks in counts}
     kbs = session.exec(select(KnowledgeBase).order_by(col(KnowledgeBase.name))).all()
-    return [_public(kb, *by_kb.get(kb.id, (0, 0))) for kb in kbs]
+    return [_public(kb, *by_kb.get(kb.id or 0, (0, 0))) for kb in kbs]
 
 
 def kb_public(*, session: Session, name: str) -> KnowledgeBasePublic:
@@ -127,6 +127,7 @@ def indexed_file_names(*, session: Session, kb_id: int) -> set[str]:
 def search_scope(*, session: Session, name: str) -> tuple[KnowledgeBase, set[str], bool]:
     """What a search needs, in one read: the base, its indexed files, whether any file is being indexed."""
     kb = get_kb(session=session, name=name)
+    assert kb.id is not None  # a stored row
     return kb, indexed_file_names(session=session, kb_id=kb.id), has_files_being_indexed(session=session, kb_id=kb.id)
 
 

@@ -65,8 +65,8 @@ def fuse(
     candidates: dict[str, Candidate] = {}
     for match in vector:
         candidates[match.chunk.id] = Candidate(match.chunk, cosine=match.cosine)
-    for match in keyword.matches:
-        candidates.setdefault(match.chunk.id, Candidate(match.chunk))
+    for found in keyword.matches:
+        candidates.setdefault(found.chunk.id, Candidate(found.chunk))
     floor = min((match.cosine for match in vector), default=0.0)
     for candidate in candidates.values():
         candidate.coverage = keyword.coverage.get(candidate.chunk.id)

@@ -157,6 +157,7 @@ class Indexer:
         return row.name if row else None
 
     def _write(self, item: _Prepared, done: int, total: int, progress: Progress | None) -> FileResult:
+        assert self.kb.id is not None  # a stored row
         row = self.db.transact(crud.find_file, kb_id=self.kb.id, name=item.name) or KnowledgeFile(
             kb_id=self.kb.id, name=item.name, size=0, sha256="", chunk_size=0, chunk_overlap=0
         )

@@ -114,10 +114,18 @@ class LiveAnswer:
             if self.stop_reason == "server_shutdown":
                 tail.append(ErrorEvent(**self.turn.ids, message=SHUTDOWN_MESSAGE))
             done = self._done("interrupted", reason=self.stop_reason)
-            await self._end([*tail, done], self.stream.interrupted(self.stop_reason))
+            await self._end([*tail, done], self._interrupted_outcome())
         except Exception as exc:  # the turn's own code failed: the answer still ends, saved
             logger.exception("answer %s failed", self.message_id)
             await self._end([ErrorEvent(**self.turn.ids, message=type(exc).__name__), self._done("error")])
+
+    def _interrupted_outcome(self) -> Outcome | None:
+        """What the stopped stream made so far; if reading that fails, the answer is still saved."""
+        try:
+            return self.stream.interrupted(self.stop_reason)
+        except Exception:
+            logger.exception("answer %s: what it made before it stopped could not be read", self.message_id)
+            return None
 
     def _cancelled_before_start(self, task: asyncio.Task) -> None:
         # A task cancelled before its first step never ran `_produce`: end the answer here.

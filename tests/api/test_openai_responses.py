@@ -287,3 +287,41 @@ async def test_a_request_that_makes_no_chat_is_a_400_naming_the_field(client, bo
         await client.responses.create(model="gpt-test", **body)
 
     assert refused.value.param == param
+
+
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        ({"top_logprobs": 3}, "top_logprobs"),
+        ({"include": ["message.output_text.logprobs"]}, "include"),
+        ({"max_tool_calls": 2}, "max_tool_calls"),
+        ({"prompt": {"id": "pmpt_1"}}, "prompt"),
+        ({"conversation": "conv_1"}, "conversation"),
+    ],
+)
+async def test_a_field_the_service_cannot_honour_is_a_400_naming_it(client, served, fields, param):
+    with pytest.raises(openai.BadRequestError) as refused:
+        await client.responses.create(model="gpt-test", input="hi", **fields)
+
+    assert refused.value.param == param and refused.value.code == "unsupported_parameter"
+    assert Rows(served[0]).messages() == []  # nothing written
+
+
+async def test_reasoning_effort_reaches_the_model_and_the_accepted_fields_are_repeated(client, upstream: FakeOpenAI):
+    upstream.enqueue("Four.")
+
+    response = await client.responses.create(
+        model="gpt-test",
+        input="2+2?",
+        reasoning={"effort": "low"},
+        truncation="auto",
+        include=["reasoning.encrypted_content"],
+        service_tier="auto",
+        prompt_cache_key="k1",
+        safety_identifier="user-1",
+    )
+
+    assert response.output_text == "Four."
+    assert upstream.requests[-1]["reasoning_effort"] == "low"
+    assert response.reasoning is not None and response.reasoning.effort == "low"
+    assert response.truncation == "auto"

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agent_service.agents.answer_marks import AnswerMarks, Part
 from agent_service.db.responses import Link
@@ -61,6 +61,11 @@ class TextFormat(BaseModel):
         return self.model_dump(by_alias=True, exclude_none=True)
 
 
+class Reasoning(BaseModel):
+    effort: Literal["minimal", "low", "medium", "high"] | None = None
+    summary: str | None = None
+
+
 class TextOptions(BaseModel):
     format: TextFormat | None = None
 
@@ -88,11 +93,44 @@ class ResponseRequest(BaseModel):
     background: bool | None = Field(
         None, description="Return at once (`queued`); the response runs to its end without a client."
     )
+    reasoning: Reasoning | None = Field(None, description="`effort` goes to the model as `reasoning_effort`.")
+    truncation: Literal["auto", "disabled"] | None = Field(
+        None, description="Accepted: a conversation longer than the model's window always loses its oldest turns."
+    )
+    include: list[str] | None = Field(None, description="Accepted, except logprobs, which the service has none of.")
+    service_tier: str | None = Field(None, description="Accepted; no effect.")
+    prompt_cache_key: str | None = Field(None, description="Accepted; no effect.")
+    safety_identifier: str | None = Field(None, description="Accepted; no effect.")
+    stream_options: dict[str, Any] | None = Field(None, description="Accepted; no effect.")
+    # OpenAI fields the service cannot honour: a 400 that names them (_refuse_unsupported).
+    top_logprobs: int | None = None
+    max_tool_calls: int | None = None
+    prompt: dict[str, Any] | None = None
+    conversation: str | dict[str, Any] | None = None
     conversation_id: str | None = Field(None, description="Continue this stored conversation (extension).")
     chat_mode: ChatMode = Field("chat_normal", description="As on chat completions (extension).")
     chat_param: str | list[str] | None = Field(
         None, description="As on chat completions (extension): the knowledge base, or the service's tools."
     )
+
+    @model_validator(mode="after")
+    def _refuse_unsupported(self) -> ResponseRequest:
+        refused = {
+            "top_logprobs": (self.top_logprobs or 0) > 0,
+            "max_tool_calls": self.max_tool_calls is not None,
+            "prompt": self.prompt is not None,
+        }
+        if field := next((name for name, wanted in refused.items() if wanted), None):
+            raise UnsupportedField(field)
+        if "message.output_text.logprobs" in (self.include or []):
+            raise UnsupportedField("include", "include: message.output_text.logprobs is not supported (no logprobs)")
+        if self.conversation is not None:
+            raise UnsupportedField(
+                "conversation",
+                "conversation objects are not supported: continue with previous_response_id, "
+                "or name a stored conversation with conversation_id",
+            )
+        return self
 
     def input_items(self) -> list[dict[str, Any]]:
         """The input as OpenAI lists it (`input_items`): items, a message's content as parts."""
@@ -122,6 +160,7 @@ class ResponseRequest(BaseModel):
             "parallel_tool_calls": self.parallel_tool_calls,
             "store": self.store,
             "user": self.user,
+            "reasoning_effort": self.reasoning.effort if self.reasoning else None,
             "conversation_id": conversation_id or self.conversation_id,
             "chat_mode": self.chat_mode,
             "chat_param": self.chat_param,
@@ -163,6 +202,8 @@ class ResponseRequest(BaseModel):
             "user": self.user,
             "background": bool(self.background),
             "previous_response_id": self.previous_response_id,
+            "reasoning": {"effort": self.reasoning.effort if self.reasoning else None, "summary": None},
+            "truncation": self.truncation or "disabled",
         }
 
     def _tool_choice(self) -> Any:

@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-import aiohttp
-from processes import REPO, cpu_seconds, free_port, levels, start_service, wait_until_up
-from streams import SERVICE, run_level, summary
+from processes import REPO, free_port, levels, start_service, wait_until_up
+from streams import Contender, taking_turns
 
 sys.path.insert(0, str(REPO))
 
@@ -34,23 +32,6 @@ from tests.servers import redis_server  # noqa: E402
 
 def body(i: int) -> dict:
     return {"query": f"question {i}", "stream": True}
-
-
-async def taking_turns(services: dict[str, tuple[str, int]], level: int, rounds: int) -> dict[str, dict[str, float]]:
-    """Per service (url, pid): median CPU per request (ms) and median TTFT p50 (ms) over rounds."""
-    cpu: dict[str, list[float]] = {name: [] for name in services}
-    ttft: dict[str, list[float]] = {name: [] for name in services}
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as session:
-        for url, _ in services.values():  # warm-up: first requests import and connect
-            await run_level(session, url, body, SERVICE, 4)
-        for _ in range(rounds):
-            for name, (url, pid) in services.items():
-                before = cpu_seconds(pid)
-                results = await run_level(session, url, body, SERVICE, level)
-                cpu[name].append((cpu_seconds(pid) - before) / len(results) * 1000)
-                ttft[name].append(summary(results)["ttft_p50"])
-    return {name: {"cpu": statistics.median(cpu[name]), "ttft": statistics.median(ttft[name])} for name in services}
 
 
 def main() -> None:
@@ -75,7 +56,7 @@ def main() -> None:
                 service = start_service(port, data, upstream_url, checkout, **settings)
                 stack.callback(service.wait)
                 stack.callback(service.terminate)
-                services[name] = (f"http://127.0.0.1:{port}/chat/chat", service.pid)
+                services[name] = Contender(f"http://127.0.0.1:{port}/chat/chat", service.pid, body)
             print(f"\n== {label}: {baseline} (before) and {REPO} (after), {rounds} rounds taking turns ==")
             for level in levels("16,64"):
                 found = asyncio.run(taking_turns(services, level, rounds))

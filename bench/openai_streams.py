@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 
-import aiohttp
-from processes import REPO, cpu_seconds, free_port, levels, start_service, wait_until_up
-from streams import OPENAI_CHAT, OPENAI_RESPONSES, SERVICE, compare, run_level
+from processes import REPO, free_port, levels, start_service, wait_until_up
+from streams import OPENAI_CHAT, OPENAI_RESPONSES, SERVICE, Contender, compare, taking_turns
 
 LEVELS = levels("1,16,64")
 QUESTION = "hi"
@@ -47,25 +45,14 @@ async def bench(upstream: str, service: str, pid: int) -> None:
         )
     rounds = int(os.environ.get("BENCH_ROUNDS", "5"))
     for level in [level for level in LEVELS if level > 1]:
-        cpu = await alternating_cpu(service, pid, level, rounds)
+        routes = {
+            route: Contender(f"{service}{route}", pid, body, markers) for route, (body, markers) in ROUTES.items()
+        }
+        cpu = {route: found["cpu"] for route, found in (await taking_turns(routes, level, rounds)).items()}
         base = cpu["/v1/chat/completions"]
         print(f"\nCPU per request at {level} streams, {rounds} rounds taking turns between the routes (medians):")
         for route, ms in cpu.items():
             print(f"  {route}: {ms:.2f} ms ({ms / base:.2f}x /v1/chat/completions)")
-
-
-async def alternating_cpu(service: str, pid: int, level: int, rounds: int) -> dict[str, float]:
-    """Median service CPU per request (ms) of each route, the routes taking turns round by round:
-    this machine's speed drifts from minute to minute, and each route gets the same share of it."""
-    per_round: dict[str, list[float]] = {route: [] for route in ROUTES}
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as session:
-        for _ in range(rounds):
-            for route, (body, markers) in ROUTES.items():
-                before = cpu_seconds(pid)
-                results = await run_level(session, f"{service}{route}", body, markers, level)
-                per_round[route].append((cpu_seconds(pid) - before) / len(results) * 1000)
-    return {route: statistics.median(cpus) for route, cpus in per_round.items()}
 
 
 def main() -> None:

@@ -29,9 +29,9 @@ import tempfile
 from contextlib import ExitStack
 
 import aiohttp
-from processes import REPO, cpu_seconds, free_port, levels, start_service, wait_until_up
+from processes import REPO, free_port, levels, start_service, wait_until_up
 from resume import follow, resume_once
-from streams import SERVICE, compare, run_level
+from streams import Contender, compare, taking_turns
 
 sys.path.insert(0, str(REPO))
 
@@ -54,19 +54,6 @@ async def resume_on_the_other(first: str, second: str, streams: int = 64) -> lis
         times = [await resume_once(session, second, state) for state in states[:20]]
         await asyncio.gather(*readers)
         return list(times)
-
-
-async def alternating_cpu(services: dict[str, tuple[str, int]], level: int = 16, rounds: int = 5) -> dict[str, float]:
-    """Median service CPU per request (ms) of each (url, pid), the services taking turns round by round."""
-    per_round: dict[str, list[float]] = {name: [] for name in services}
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as session:
-        for _ in range(rounds):
-            for name, (url, pid) in services.items():
-                before = cpu_seconds(pid)
-                results = await run_level(session, url, body, SERVICE, level)
-                per_round[name].append((cpu_seconds(pid) - before) / len(results) * 1000)
-    return {name: statistics.median(cpus) for name, cpus in per_round.items()}
 
 
 def main() -> None:
@@ -109,8 +96,11 @@ def main() -> None:
             f"p95 {p95:.1f} ms (target: p50 <= 30 ms)"
         )
         rounds = int(os.environ.get("BENCH_ROUNDS", "5"))
-        chat = {name: (f"{url}/chat/chat", pid) for name, (url, pid) in (("sqlite", sqlite), ("shared", shared_stores))}
-        cpu = asyncio.run(alternating_cpu(chat, rounds=rounds))
+        chat = {
+            name: Contender(f"{url}/chat/chat", pid, body)
+            for name, (url, pid) in (("sqlite", sqlite), ("shared", shared_stores))
+        }
+        cpu = {name: found["cpu"] for name, found in asyncio.run(taking_turns(chat, 16, rounds)).items()}
         print(
             f"CPU per request at 16 streams, {rounds} alternating rounds (medians): SQLite {cpu['sqlite']:.2f} ms, "
             f"PostgreSQL + Redis {cpu['shared']:.2f} ms, {cpu['shared'] / cpu['sqlite']:.2f}x (target: <= 1.3x)"

@@ -16,6 +16,7 @@ import resource
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import aiohttp
 from processes import cpu_seconds
@@ -151,3 +152,31 @@ async def compare(
                 f"{through['ttft_p95'] - direct['ttft_p95']:>5.1f}ms | "
                 f"{through['total_p50'] - direct['total_p50']:>8.1f}ms |"
             )
+
+
+class Contender(NamedTuple):
+    """One side of a comparison: where its streams go, the service process to charge, and how to ask."""
+
+    url: str
+    pid: int
+    body: Callable[[int], dict]
+    markers: Markers = SERVICE
+
+
+async def taking_turns(contenders: dict[str, Contender], level: int, rounds: int) -> dict[str, dict[str, float]]:
+    """Per contender, the medians over `rounds` of its service's CPU per request (`cpu`, ms) and
+    of its TTFT p50 (`ttft`, ms). The contenders take turns round by round: this machine's speed
+    drifts from minute to minute, and each gets the same share of the drift."""
+    cpu: dict[str, list[float]] = {name: [] for name in contenders}
+    ttft: dict[str, list[float]] = {name: [] for name in contenders}
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as session:
+        for contender in contenders.values():  # warm-up: the first requests import and connect
+            await run_level(session, contender.url, contender.body, contender.markers, 4)
+        for _ in range(rounds):
+            for name, contender in contenders.items():
+                before = cpu_seconds(contender.pid)
+                results = await run_level(session, contender.url, contender.body, contender.markers, level)
+                cpu[name].append((cpu_seconds(contender.pid) - before) / len(results) * 1000)
+                ttft[name].append(summary(results)["ttft_p50"])
+    return {name: {"cpu": statistics.median(cpu[name]), "ttft": statistics.median(ttft[name])} for name in contenders}

@@ -15,7 +15,7 @@ from agent_service.agents.approvals import ApprovalGate
 from agent_service.agents.client_calls import ClientCalls
 from agent_service.agents.events import AgentEventHandler
 from agent_service.agents.executor import STOPPED_OUTPUT
-from agent_service.agents.gates import GateListener, Gates
+from agent_service.agents.gates import GateListener
 from agent_service.llm.worker_client import ModelCrashError
 from agent_service.runs.answer import MODEL_CRASH, describe_error
 from agent_service.runs.turn import Outcome, Turn
@@ -31,7 +31,7 @@ class AgentStream:
 
     The agent works for at most `time_limit` seconds, not counting the time a tool call
     waits for a person's decision or for the client's result; then it stops as at its step
-    limit. Its gates (`approvals`, `client_calls`) tell their listeners through `gates`."""
+    limit. Its gates (`approvals`, `client_calls`) tell their listeners through their one `Gates`."""
 
     def __init__(
         self,
@@ -40,18 +40,17 @@ class AgentStream:
         executor: AgentExecutor,
         inputs: dict[str, Any],
         agent_style: str,
-        gates: Gates,
         approvals: ApprovalGate,
         client_calls: ClientCalls | None = None,
-        client_tools: frozenset[str] = frozenset(),
         time_limit: float | None = None,
     ) -> None:
         self.turn, self.executor, self.inputs, self.agent_style = turn, executor, inputs, agent_style
-        self.gates, self.approvals, self.client_calls = gates, approvals, client_calls
+        self.gates, self.approvals, self.client_calls = approvals.gates, approvals, client_calls
         self.time_limit = time_limit
         self.outcome: Outcome | None = None
+        client_tools = client_calls.tools if client_calls else frozenset()
         self.handler = AgentEventHandler(**turn.ids, model=turn.model_name, client_tools=client_tools)
-        gates.listen(self.handler)
+        self.gates.listen(self.handler)
 
     @property
     def waiting(self) -> bool:

@@ -281,7 +281,7 @@ class LiveAnswers(Protocol):
 
 
 class LocalAnswers:
-    """Live runs of this process. While any is live, their progress is
+    """Live answers of this process. While any is live, their progress is
     checkpointed every `checkpoint_seconds`: one transaction for all of them,
     one UPDATE per answer with news, on a schedule of its own."""
 

@@ -312,7 +312,7 @@ async def start_agent_chat(
     gates = Gates()
     approvals = ApprovalGate(settings.tool_approval_timeout, gates)
     names = frozenset(function["name"] for function in functions)
-    calls = ClientCalls(settings.client_tool_timeout, names, gates) if functions else None
+    calls = ClientCalls(settings.client_tool_timeout, names, gates) if names else None
     executor = build_executor(
         style=style,
         model=model,
@@ -334,10 +334,8 @@ async def start_agent_chat(
             executor=executor,
             inputs=inputs,
             agent_style=style,
-            gates=gates,
             approvals=approvals,
             client_calls=calls,
-            client_tools=names,
             time_limit=settings.agent_max_execution_time,
         ),
     )

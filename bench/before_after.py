@@ -15,19 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from processes import REPO, free_port, levels, start_service, wait_until_up
+from processes import REPO, free_port, levels, service_in, shared_stores, start_upstream
 from streams import Contender, taking_turns
-
-sys.path.insert(0, str(REPO))
-
-from tests.db.postgres import postgres_server  # noqa: E402
-from tests.servers import redis_server  # noqa: E402
 
 
 def body(i: int) -> dict:
@@ -37,25 +30,14 @@ def body(i: int) -> dict:
 def main() -> None:
     baseline = Path(os.environ["BENCH_BASELINE"]).resolve()
     rounds = int(os.environ.get("BENCH_ROUNDS", "5"))
-    upstream_port = free_port()
-    upstream_url = f"http://127.0.0.1:{upstream_port}"
-    upstream = subprocess.Popen([sys.executable, "-m", "tests.fake_openai", "--port", str(upstream_port)], cwd=REPO)
     with ExitStack() as stack:
-        stack.callback(upstream.terminate)
-        database = stack.enter_context(postgres_server())
-        redis = stack.enter_context(redis_server())
-        wait_until_up(f"{upstream_url}/v1/models")
-        setups = {
-            "SQLite": {},
-            "PostgreSQL + Redis": {"AGENT_SERVICE_DATABASE_URL": database, "AGENT_SERVICE_REDIS_URL": redis},
-        }
+        upstream_url = start_upstream(stack)
+        setups = {"SQLite": {}, "PostgreSQL + Redis": shared_stores(stack)}
         for label, settings in setups.items():
             services = {}
             for name, checkout in (("before", baseline), ("after", REPO)):
                 port, data = free_port(), stack.enter_context(tempfile.TemporaryDirectory())
-                service = start_service(port, data, upstream_url, checkout, **settings)
-                stack.callback(service.wait)
-                stack.callback(service.terminate)
+                service = service_in(stack, port, data, upstream_url, checkout, **settings)
                 services[name] = Contender(f"http://127.0.0.1:{port}/chat/chat", service.pid, body)
             print(f"\n== {label}: {baseline} (before) and {REPO} (after), {rounds} rounds taking turns ==")
             for level in levels("16,64"):

@@ -1,4 +1,5 @@
-"""Processes the benchmarks start and watch: free ports, readiness, CPU time, peak RSS."""
+"""Processes the benchmarks start and watch: the fake upstream, PostgreSQL and Redis, the service;
+free ports, readiness, CPU time, peak RSS."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -85,3 +87,38 @@ def start_service(
     )
     wait_until_up(f"http://127.0.0.1:{port}/health")
     return service
+
+
+def service_in(
+    stack: ExitStack, port: int, data_dir: str, upstream_url: str, checkout: Path = REPO, **settings: str
+) -> subprocess.Popen:
+    """`start_service`, stopped when `stack` closes."""
+    service = start_service(port, data_dir, upstream_url, checkout, **settings)
+    stack.callback(service.wait)
+    stack.callback(service.terminate)
+    return service
+
+
+def start_upstream(stack: ExitStack, *options: str) -> str:
+    """The fake upstream (`python -m tests.fake_openai`, `options` as its command line) on a
+    free port, stopped when `stack` closes: its URL, once it answers."""
+    port = free_port()
+    upstream = subprocess.Popen([sys.executable, "-m", "tests.fake_openai", "--port", str(port), *options], cwd=REPO)
+    stack.callback(upstream.terminate)
+    url = f"http://127.0.0.1:{port}"
+    wait_until_up(f"{url}/v1/models")
+    return url
+
+
+def shared_stores(stack: ExitStack) -> dict[str, str]:
+    """A PostgreSQL and a Redis server in temp dirs, as the tests start them, stopped when
+    `stack` closes: the settings that point a service at both."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from tests.db.postgres import postgres_server
+    from tests.servers import redis_server
+
+    return {
+        "AGENT_SERVICE_DATABASE_URL": stack.enter_context(postgres_server()),
+        "AGENT_SERVICE_REDIS_URL": stack.enter_context(redis_server()),
+    }

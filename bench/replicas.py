@@ -23,20 +23,13 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 from contextlib import ExitStack
 
 import aiohttp
-from processes import REPO, free_port, levels, start_service, wait_until_up
+from processes import free_port, levels, service_in, shared_stores, start_upstream
 from resume import follow, resume_once
 from streams import Contender, compare, taking_turns
-
-sys.path.insert(0, str(REPO))
-
-from tests.db.postgres import postgres_server  # noqa: E402
-from tests.servers import redis_server  # noqa: E402
 
 LEVELS = levels("16,64")
 
@@ -57,24 +50,15 @@ async def resume_on_the_other(first: str, second: str, streams: int = 64) -> lis
 
 
 def main() -> None:
-    upstream_port = free_port()
-    upstream_url = f"http://127.0.0.1:{upstream_port}"
-    upstream = subprocess.Popen([sys.executable, "-m", "tests.fake_openai", "--port", str(upstream_port)], cwd=REPO)
     with ExitStack() as stack:
-        stack.callback(upstream.terminate)
-        database = stack.enter_context(postgres_server())
-        redis = stack.enter_context(redis_server())
-        shared = {"AGENT_SERVICE_DATABASE_URL": database, "AGENT_SERVICE_REDIS_URL": redis}
-        wait_until_up(f"{upstream_url}/v1/models")
+        upstream_url = start_upstream(stack)
+        shared = shared_stores(stack)
 
         def run(label: str, count: int, bench_levels: tuple[int, ...], **settings: str) -> list[tuple[str, int]]:
             print(f"\n== {label} ==")
             ports = [free_port() for _ in range(count)]
             data = stack.enter_context(tempfile.TemporaryDirectory())
-            services = [start_service(port, data, upstream_url, **settings) for port in ports]
-            for service in services:
-                stack.callback(service.wait)
-                stack.callback(service.terminate)
+            services = [service_in(stack, port, data, upstream_url, **settings) for port in ports]
             asyncio.run(
                 compare(
                     levels=bench_levels,
@@ -87,7 +71,7 @@ def main() -> None:
             return [(f"http://127.0.0.1:{port}", service.pid) for port, service in zip(ports, services, strict=True)]
 
         [sqlite] = run("one replica, SQLite", 1, LEVELS)
-        [shared_stores] = run("one replica, PostgreSQL + Redis", 1, LEVELS, **shared)
+        [on_shared] = run("one replica, PostgreSQL + Redis", 1, LEVELS, **shared)
         (first, _), (second, _) = run("two replicas, PostgreSQL + Redis, round robin", 2, (*LEVELS, 128), **shared)
         times = asyncio.run(resume_on_the_other(first, second))
         p95 = statistics.quantiles(times, n=20)[18]
@@ -98,7 +82,7 @@ def main() -> None:
         rounds = int(os.environ.get("BENCH_ROUNDS", "5"))
         chat = {
             name: Contender(f"{url}/chat/chat", pid, body)
-            for name, (url, pid) in (("sqlite", sqlite), ("shared", shared_stores))
+            for name, (url, pid) in (("sqlite", sqlite), ("shared", on_shared))
         }
         cpu = {name: found["cpu"] for name, found in asyncio.run(taking_turns(chat, 16, rounds)).items()}
         print(

@@ -16,19 +16,12 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from contextlib import ExitStack
 
 import aiohttp
-from processes import REPO, free_port, start_service, wait_until_up
-
-sys.path.insert(0, str(REPO))
-
-from tests.db.postgres import postgres_server  # noqa: E402
-from tests.servers import redis_server  # noqa: E402
+from processes import free_port, service_in, shared_stores, start_upstream
 
 STREAMS = int(os.environ.get("BENCH_STREAMS", "64"))
 RESUMES = 20
@@ -76,27 +69,16 @@ async def bench(first: str, second: str) -> list[float]:
 
 
 def main() -> None:
-    upstream_port = free_port()
-    upstream_url = f"http://127.0.0.1:{upstream_port}"
-    upstream = subprocess.Popen(
-        [sys.executable, "-m", "tests.fake_openai", "--port", str(upstream_port), "--tokens", "300"], cwd=REPO
-    )
     with ExitStack() as stack:
-        stack.callback(upstream.terminate)
-        database = stack.enter_context(postgres_server())
-        redis = stack.enter_context(redis_server())
-        wait_until_up(f"{upstream_url}/v1/models")
+        upstream_url = start_upstream(stack, "--tokens", "300")
         settings = {
-            "AGENT_SERVICE_DATABASE_URL": database,
-            "AGENT_SERVICE_REDIS_URL": redis,
+            **shared_stores(stack),
             "AGENT_SERVICE_MAX_LIVE_ANSWERS_PER_CALLER": str(STREAMS),  # one client holds them all
         }
         data = stack.enter_context(tempfile.TemporaryDirectory())
         ports = [free_port(), free_port()]
         for port in ports:
-            service = start_service(port, data, upstream_url, **settings)
-            stack.callback(service.wait)
-            stack.callback(service.terminate)
+            service_in(stack, port, data, upstream_url, **settings)
         first, second = (f"http://127.0.0.1:{port}" for port in ports)
         times = asyncio.run(bench(first, second))
         p95 = statistics.quantiles(times, n=20)[18]

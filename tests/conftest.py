@@ -19,6 +19,7 @@ from sqlmodel import select
 
 from agent_service.api.app import create_app
 from agent_service.config import Settings, get_settings
+from agent_service.db.engine import Database, create_db_engine, migrate
 from agent_service.db.models import Conversation, Message, ToolCall
 from tests.asgi import asgi_client
 from tests.fake_openai import FakeOpenAI, Reply
@@ -68,6 +69,16 @@ def upstream(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
     fake_openai_server.on_request = None
     fake_openai_server.streams_cut = 0
     return fake_openai_server
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[Database]:
+    """A migrated SQLite database in tmp_path, for tests below the app."""
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'service.db'}")
+    migrate(engine)
+    db = Database(engine)
+    yield db
+    db.dispose()
 
 
 @pytest.fixture

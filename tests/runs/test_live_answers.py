@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Iterator
-from pathlib import Path
+from collections.abc import AsyncGenerator
 
 import pytest
 from sqlmodel import select
 
-from agent_service.db.engine import Database, create_db_engine, migrate
+from agent_service.db.engine import Database
 from agent_service.db.models import Message
 from agent_service.runs.live import LocalAnswers
 from agent_service.runs.turn import Outcome, Turn, begin_turn
 from agent_service.streaming.events import MetadataEvent, StreamEvent, TokenEvent
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'service.db'}")
-    migrate(engine)
-    yield Database(engine)
-    engine.dispose()
 
 
 class Endless:
@@ -48,14 +39,14 @@ class Endless:
         return Outcome(content="what it made", status="interrupted", meta={"reason": reason, "mine": True})
 
 
-def answer_row(db: Database, message_id: str) -> Message:
-    with db.session() as session:
+def answer_row(database: Database, message_id: str) -> Message:
+    with database.session() as session:
         return session.exec(select(Message).where(Message.id == message_id)).one()
 
 
 @pytest.mark.parametrize("fails", [False, True])
-async def test_a_stopped_answer_is_saved_with_what_its_stream_made(db: Database, fails: bool):
-    turn = db.transact(
+async def test_a_stopped_answer_is_saved_with_what_its_stream_made(database: Database, fails: bool):
+    turn = database.transact(
         begin_turn,
         conversation_id=None,
         query="go on",
@@ -66,13 +57,13 @@ async def test_a_stopped_answer_is_saved_with_what_its_stream_made(db: Database,
         request={},
     )
     stream = Endless(turn, fails=fails)
-    runs = LocalAnswers(db)
+    runs = LocalAnswers(database)
 
     live = runs.start(turn, stream)
     await asyncio.wait_for(stream.streaming.wait(), 5)
     stopped = await asyncio.wait_for(runs.stop(turn.message_id, "stopped"), 5)
 
-    row = answer_row(db, turn.message_id)
+    row = answer_row(database, turn.message_id)
     assert stopped and live.finished
     assert row.status == "interrupted"
     if fails:  # the events are what is left: the text the live answer sent

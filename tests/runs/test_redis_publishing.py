@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 
-from agent_service.db.engine import Database, create_db_engine, migrate
+from agent_service.db.engine import Database
 from agent_service.runs.redis_answers import RedisAnswers, RemoteAnswer, RemoteTurn
 from agent_service.runs.turn import Turn
 from agent_service.streaming.events import DoneEvent, MetadataEvent, StreamEvent, TokenEvent
@@ -25,14 +24,6 @@ pytestmark = pytest.mark.skipif(redis_bin() is None, reason="Redis is needed (ma
 def redis_url() -> Iterator[str]:
     with redis_server() as url:
         yield url
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'service.db'}")
-    migrate(engine)
-    yield Database(engine)
-    engine.dispose()
 
 
 class answer:  # noqa: N801 - read as a function: answer(turn, tokens=..., gap=...)
@@ -59,8 +50,8 @@ def new_turn() -> Turn:
     return Turn(conversation_id="c1", user_message_id="u1", model_name="m", history=[], request={})
 
 
-async def test_a_follower_elsewhere_gets_the_events_after_any_seq(db: Database, redis_url: str):
-    here = RedisAnswers(db, redis_url, replica_timeout=15)
+async def test_a_follower_elsewhere_gets_the_events_after_any_seq(database: Database, redis_url: str):
+    here = RedisAnswers(database, redis_url, replica_timeout=15)
     await here.begin()
     turn = new_turn()
     run = here.start(turn, answer(turn, tokens=40, gap=0.002))  # many events per publishing round
@@ -81,8 +72,8 @@ async def test_a_follower_elsewhere_gets_the_events_after_any_seq(db: Database, 
     assert [event.seq for event in resumed] == list(range(18, len(log)))
 
 
-async def test_closing_publishes_the_last_events_and_returns(db: Database, redis_url: str):
-    here = RedisAnswers(db, redis_url, replica_timeout=15)
+async def test_closing_publishes_the_last_events_and_returns(database: Database, redis_url: str):
+    here = RedisAnswers(database, redis_url, replica_timeout=15)
     await here.begin()
     turns = [new_turn() for _ in range(16)]
     runs = [here.start(turn, answer(turn, tokens=20, gap=0.001)) for turn in turns]
@@ -90,7 +81,7 @@ async def test_closing_publishes_the_last_events_and_returns(db: Database, redis
     stream = f"agent-service:answer:{turns[-1].message_id}"
     await asyncio.wait_for(here.close(), 5)  # right after the answers: their `done` may not be out yet
 
-    reader = RedisAnswers(db, redis_url, replica_timeout=15)
+    reader = RedisAnswers(database, redis_url, replica_timeout=15)
     last = await reader.redis.xrevrange(stream, count=1)
     gone = await reader.redis.exists(f"agent-service:run:{turns[-1].message_id}")
     ttl = await reader.redis.ttl(stream)
@@ -99,8 +90,11 @@ async def test_closing_publishes_the_last_events_and_returns(db: Database, redis
     assert not gone and 0 < ttl <= 600
 
 
-async def test_followers_on_another_replica_share_one_redis_connection(db: Database, redis_url: str):
-    here, there = RedisAnswers(db, redis_url, replica_timeout=15), RedisAnswers(db, redis_url, replica_timeout=15)
+async def test_followers_on_another_replica_share_one_redis_connection(database: Database, redis_url: str):
+    here, there = (
+        RedisAnswers(database, redis_url, replica_timeout=15),
+        RedisAnswers(database, redis_url, replica_timeout=15),
+    )
     await here.begin()
     await there.begin()
     turns = [new_turn() for _ in range(20)]

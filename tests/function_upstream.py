@@ -55,8 +55,7 @@ class UpstreamModel(FunctionChatModel):
 
     upstream: Any
     model_name: str = "fake-model"
-    function: Any = None
-    tool_choice: Any = None
+    function: Any = None  # the script plays the replies: no reply function
 
     def bind_tools(self, tools: Any, *, tool_choice: Any = None, **kwargs: Any) -> Runnable[LanguageModelInput, Any]:
         bound = super().bind_tools(tools, **kwargs)
